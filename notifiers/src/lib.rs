@@ -1,0 +1,1 @@
+//! notifiers: deliver one notification by email (SMTP, lettre) or webhook (reqwest).

@@ -1,0 +1,3 @@
+//! The `notifyd` binary: a thin shell over the `notifyd` library.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! rules-engine: Prometheus-compatible alert rules over metric and log streams (parse, compile, evaluate).
