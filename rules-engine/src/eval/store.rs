@@ -1,0 +1,495 @@
+//! In-memory series storage: per-series ring buffers of samples, an inverted label index, log
+//! streams, out-of-order tolerance, staleness markers and retention.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::input::{FxHashMap, Labels, LogRecord, STALE_NAN, is_stale_nan};
+use crate::syntax::{MatchOp, Matcher};
+
+/// Why a sample was not stored.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Rejected {
+    /// Older than the newest sample of its series minus the out-of-order tolerance.
+    #[error(
+        "out of order: sample at {t_ms} ms is {behind_ms} ms behind the newest sample of {labels} (tolerance {tolerance_ms} ms)"
+    )]
+    OutOfOrder {
+        /// The series.
+        labels: Labels,
+        /// The sample's time.
+        t_ms: i64,
+        /// How far behind the newest sample it is.
+        behind_ms: i64,
+        /// The configured tolerance.
+        tolerance_ms: i64,
+    },
+    /// A different value for a timestamp that already has one.
+    #[error("duplicate sample for timestamp {t_ms} ms of {labels} with a different value")]
+    Duplicate {
+        /// The series.
+        labels: Labels,
+        /// The timestamp.
+        t_ms: i64,
+    },
+    /// Older than the retention horizon (already garbage-collected time).
+    #[error(
+        "too old: sample at {t_ms} ms of {labels} is before the retained window (from {horizon_ms} ms)"
+    )]
+    TooOld {
+        /// The series.
+        labels: Labels,
+        /// The sample's time.
+        t_ms: i64,
+        /// The oldest time still retained.
+        horizon_ms: i64,
+    },
+}
+
+/// Index of a series in the store.
+pub(crate) type SeriesId = u32;
+
+/// One metric series: labels and a time-ordered ring of samples.
+pub(crate) struct MemSeries {
+    pub labels: Labels,
+    pub samples: VecDeque<(i64, f64)>,
+}
+
+/// One log stream: labels and time-ordered lines.
+pub(crate) struct LogStream {
+    pub labels: Labels,
+    pub lines: VecDeque<(i64, Box<str>)>,
+}
+
+/// In-memory storage of metric series and log streams.
+///
+/// Samples are appended per series (ring buffers); [`Store::gc`] drops what is older than the
+/// retention. Series are found through an inverted index (label name → value → series ids), so
+/// selecting `http_requests_total{job="api"}` touches only those series.
+pub struct Store {
+    series: Vec<MemSeries>,
+    by_labels: FxHashMap<Labels, SeriesId>,
+    /// label name → label value → sorted series ids
+    postings: FxHashMap<Arc<str>, FxHashMap<Arc<str>, Vec<SeriesId>>>,
+    interned: FxHashMap<Arc<str>, ()>,
+    streams: Vec<LogStream>,
+    stream_by_labels: FxHashMap<Labels, usize>,
+    retention_ms: i64,
+    ooo_tolerance_ms: i64,
+    horizon_ms: i64,
+    log_bytes: usize,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// An empty store (retention 1 h, no out-of-order tolerance).
+    pub fn new() -> Self {
+        Store {
+            series: Vec::new(),
+            by_labels: FxHashMap::default(),
+            postings: FxHashMap::default(),
+            interned: FxHashMap::default(),
+            streams: Vec::new(),
+            stream_by_labels: FxHashMap::default(),
+            retention_ms: 3_600_000,
+            ooo_tolerance_ms: 0,
+            horizon_ms: i64::MIN,
+            log_bytes: 0,
+        }
+    }
+
+    /// How much history [`Store::gc`] keeps (use the longest look-back of all rules plus the
+    /// evaluation interval, e.g. from [`crate::syntax::Expr::max_lookback_ms`]).
+    pub fn set_retention(&mut self, ms: i64) {
+        self.retention_ms = ms.max(0);
+    }
+
+    /// The retention in milliseconds.
+    pub fn retention(&self) -> i64 {
+        self.retention_ms
+    }
+
+    /// Accept samples up to `ms` older than the newest sample of their series (inserted in
+    /// order); older ones are [`Rejected::OutOfOrder`].
+    pub fn set_out_of_order_tolerance(&mut self, ms: i64) {
+        self.ooo_tolerance_ms = ms.max(0);
+    }
+
+    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
+        if let Some((k, ())) = self.interned.get_key_value(s) {
+            return k.clone();
+        }
+        self.interned.insert(s.clone(), ());
+        s.clone()
+    }
+
+    fn series_id(&mut self, labels: &Labels) -> SeriesId {
+        if let Some(&id) = self.by_labels.get(labels) {
+            return id;
+        }
+        let pairs: Vec<(Arc<str>, Arc<str>)> = labels
+            .arc_pairs()
+            .iter()
+            .map(|(k, v)| (self.intern(k), self.intern(v)))
+            .collect();
+        let labels = Labels::from_arc_pairs(pairs);
+        let id = self.series.len() as SeriesId;
+        for (k, v) in labels.arc_pairs() {
+            self.postings
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default()
+                .push(id);
+        }
+        self.series.push(MemSeries {
+            labels: labels.clone(),
+            samples: VecDeque::new(),
+        });
+        self.by_labels.insert(labels, id);
+        id
+    }
+
+    /// Stores one sample. A staleness marker ([`crate::input::STALE_NAN`]) as value is stored
+    /// as such.
+    pub fn add_sample(&mut self, labels: &Labels, t_ms: i64, v: f64) -> Result<(), Rejected> {
+        if t_ms < self.horizon_ms {
+            return Err(Rejected::TooOld {
+                labels: labels.clone(),
+                t_ms,
+                horizon_ms: self.horizon_ms,
+            });
+        }
+        let id = self.series_id(labels);
+        let tol = self.ooo_tolerance_ms;
+        let s = &mut self.series[id as usize];
+        match s.samples.back() {
+            None => s.samples.push_back((t_ms, v)),
+            Some(&(last, _)) if t_ms > last => s.samples.push_back((t_ms, v)),
+            Some(&(last, _)) => {
+                let pos = s.samples.partition_point(|&(t, _)| t < t_ms);
+                if let Some(&(t, old)) = s.samples.get(pos)
+                    && t == t_ms
+                {
+                    {
+                        if old.to_bits() == v.to_bits() {
+                            return Ok(());
+                        }
+                        // a stale marker may be replaced by a real value and vice versa when
+                        // the series is re-appearing at the same instant; real conflicts fail
+                        if !is_stale_nan(old) && !is_stale_nan(v) {
+                            return Err(Rejected::Duplicate {
+                                labels: s.labels.clone(),
+                                t_ms,
+                            });
+                        }
+                        s.samples[pos].1 = v;
+                        return Ok(());
+                    }
+                }
+                if last - t_ms > tol {
+                    return Err(Rejected::OutOfOrder {
+                        labels: s.labels.clone(),
+                        t_ms,
+                        behind_ms: last - t_ms,
+                        tolerance_ms: tol,
+                    });
+                }
+                s.samples.insert(pos, (t_ms, v));
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a series stale at `t_ms` (it disappears from instant queries from then on).
+    pub fn add_stale(&mut self, labels: &Labels, t_ms: i64) -> Result<(), Rejected> {
+        self.add_sample(labels, t_ms, STALE_NAN)
+    }
+
+    /// Stores one log line in its stream.
+    pub fn add_log(&mut self, rec: LogRecord) {
+        let idx = match self.stream_by_labels.get(&rec.labels) {
+            Some(&i) => i,
+            None => {
+                let i = self.streams.len();
+                self.streams.push(LogStream {
+                    labels: rec.labels.clone(),
+                    lines: VecDeque::new(),
+                });
+                self.stream_by_labels.insert(rec.labels, i);
+                i
+            }
+        };
+        self.log_bytes += rec.line.len();
+        let lines = &mut self.streams[idx].lines;
+        let item = (rec.t_ms, rec.line.into_boxed_str());
+        match lines.back() {
+            Some(&(last, _)) if rec.t_ms < last => {
+                let pos = lines.partition_point(|(t, _)| *t <= rec.t_ms);
+                lines.insert(pos, item);
+            }
+            _ => lines.push_back(item),
+        }
+    }
+
+    /// Drops samples and log lines older than `now_ms - retention`, and series/streams that
+    /// became empty.
+    pub fn gc(&mut self, now_ms: i64) {
+        let horizon = now_ms.saturating_sub(self.retention_ms);
+        self.horizon_ms = self
+            .horizon_ms
+            .max(horizon.saturating_sub(self.ooo_tolerance_ms));
+        let mut emptied = 0usize;
+        for s in &mut self.series {
+            let keep_from = s.samples.partition_point(|&(t, _)| t < horizon);
+            if keep_from > 0 {
+                s.samples.drain(..keep_from);
+                if s.samples.capacity() > 4 * s.samples.len().max(4) {
+                    s.samples.shrink_to_fit();
+                }
+            }
+            if s.samples.is_empty() {
+                emptied += 1;
+            }
+        }
+        for st in &mut self.streams {
+            let keep_from = st.lines.partition_point(|(t, _)| *t < horizon);
+            for (_, l) in st.lines.drain(..keep_from) {
+                self.log_bytes -= l.len();
+            }
+        }
+        if emptied > 0 && emptied * 4 >= self.series.len() {
+            self.compact();
+        }
+        if self.streams.iter().any(|s| s.lines.is_empty()) {
+            self.streams.retain(|s| !s.lines.is_empty());
+            self.stream_by_labels = self
+                .streams
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.labels.clone(), i))
+                .collect();
+        }
+    }
+
+    /// Removes empty series and rebuilds the index.
+    fn compact(&mut self) {
+        let old = std::mem::take(&mut self.series);
+        self.by_labels.clear();
+        self.postings.clear();
+        self.interned.clear();
+        for s in old.into_iter().filter(|s| !s.samples.is_empty()) {
+            let id = self.series.len() as SeriesId;
+            for (k, v) in s.labels.arc_pairs() {
+                self.interned.insert(k.clone(), ());
+                self.interned.insert(v.clone(), ());
+                self.postings
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(v.clone())
+                    .or_default()
+                    .push(id);
+            }
+            self.by_labels.insert(s.labels.clone(), id);
+            self.series.push(s);
+        }
+    }
+
+    /// Number of metric series held.
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Number of samples held (all series).
+    pub fn sample_count(&self) -> usize {
+        self.series.iter().map(|s| s.samples.len()).sum()
+    }
+
+    /// Number of log lines held.
+    pub fn log_line_count(&self) -> usize {
+        self.streams.iter().map(|s| s.lines.len()).sum()
+    }
+
+    /// Approximate heap bytes used by metric series (samples, labels, index).
+    pub fn approx_series_bytes(&self) -> usize {
+        let mut b = self.series.capacity() * std::mem::size_of::<MemSeries>();
+        for s in &self.series {
+            b += s.samples.capacity() * 16;
+            b += 16 + s.labels.len() * 32; // Arc header + pair slots; strings are interned
+        }
+        b += self.by_labels.capacity() * (std::mem::size_of::<Labels>() + 4 + 8);
+        for (k, vals) in &self.postings {
+            b += k.len() + 16 + 48;
+            for (v, ids) in vals {
+                b += v.len() + 16 + 48 + ids.capacity() * 4;
+            }
+        }
+        b
+    }
+
+    /// Approximate bytes held in log lines.
+    pub fn log_bytes(&self) -> usize {
+        self.log_bytes
+    }
+
+    #[allow(dead_code)] // used by the evaluator
+    pub(crate) fn series(&self, id: SeriesId) -> &MemSeries {
+        &self.series[id as usize]
+    }
+
+    /// Ids of the series matching all matchers (sorted).
+    #[allow(dead_code)] // used by the evaluator
+    pub(crate) fn select<'m>(
+        &self,
+        matchers: impl IntoIterator<Item = &'m Matcher> + Clone,
+    ) -> Vec<SeriesId> {
+        let mut cand: Option<Vec<SeriesId>> = None;
+        // equality matchers with non-empty values intersect posting lists
+        for m in matchers.clone() {
+            if m.op == MatchOp::Equal && !m.value.is_empty() {
+                let ids = self
+                    .postings
+                    .get(m.name.as_str())
+                    .and_then(|vals| vals.get(m.value.as_str()));
+                let Some(ids) = ids else { return Vec::new() };
+                cand = Some(match cand {
+                    None => ids.clone(),
+                    Some(c) => intersect(&c, ids),
+                });
+            }
+        }
+        // a regex matcher that does not match "" restricts to the union of matching values
+        if cand.is_none() {
+            for m in matchers.clone() {
+                if m.op == MatchOp::Regex && !m.matches_empty() {
+                    let mut ids: Vec<SeriesId> = Vec::new();
+                    if let Some(vals) = self.postings.get(m.name.as_str()) {
+                        for (v, list) in vals {
+                            if m.matches(v) {
+                                ids.extend_from_slice(list);
+                            }
+                        }
+                    }
+                    ids.sort_unstable();
+                    cand = Some(ids);
+                    break;
+                }
+            }
+        }
+        let cand = cand.unwrap_or_else(|| (0..self.series.len() as SeriesId).collect());
+        cand.into_iter()
+            .filter(|&id| {
+                let s = &self.series[id as usize];
+                !s.samples.is_empty()
+                    && matchers
+                        .clone()
+                        .into_iter()
+                        .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
+            })
+            .collect()
+    }
+
+    /// Indexes of the log streams matching all matchers.
+    #[allow(dead_code)] // used by the evaluator
+    pub(crate) fn select_streams(&self, matchers: &[Matcher]) -> Vec<&LogStream> {
+        self.streams
+            .iter()
+            .filter(|s| {
+                matchers
+                    .iter()
+                    .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
+            })
+            .collect()
+    }
+}
+
+#[allow(dead_code)] // used by the evaluator
+fn intersect(a: &[SeriesId], b: &[SeriesId]) -> Vec<SeriesId> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(s: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(s.iter().copied())
+    }
+
+    #[test]
+    fn out_of_order_within_tolerance() {
+        let mut st = Store::new();
+        let a = l(&[("__name__", "x")]);
+        st.add_sample(&a, 1000, 1.0).unwrap();
+        st.add_sample(&a, 3000, 3.0).unwrap();
+        assert!(matches!(
+            st.add_sample(&a, 2000, 2.0),
+            Err(Rejected::OutOfOrder {
+                behind_ms: 1000,
+                ..
+            })
+        ));
+        st.set_out_of_order_tolerance(1500);
+        st.add_sample(&a, 2000, 2.0).unwrap();
+        let s = st.series(0);
+        assert_eq!(
+            s.samples.iter().map(|x| x.0).collect::<Vec<_>>(),
+            [1000, 2000, 3000]
+        );
+        assert!(matches!(
+            st.add_sample(&a, 2000, 5.0),
+            Err(Rejected::Duplicate { .. })
+        ));
+        st.add_sample(&a, 2000, 2.0).unwrap();
+    }
+
+    #[test]
+    fn gc_drops_old_and_rejects_too_old() {
+        let mut st = Store::new();
+        st.set_retention(10_000);
+        let a = l(&[("__name__", "x")]);
+        let b = l(&[("__name__", "y")]);
+        st.add_sample(&a, 0, 1.0).unwrap();
+        st.add_sample(&b, 20_000, 1.0).unwrap();
+        st.gc(25_000);
+        assert_eq!(st.series_count(), 1);
+        assert!(matches!(
+            st.add_sample(&a, 1000, 1.0),
+            Err(Rejected::TooOld { .. })
+        ));
+    }
+
+    #[test]
+    fn select_uses_postings_and_matchers() {
+        let mut st = Store::new();
+        for (n, j) in [("up", "a"), ("up", "b"), ("down", "a")] {
+            st.add_sample(&l(&[("__name__", n), ("job", j)]), 0, 1.0)
+                .unwrap();
+        }
+        let ms = [
+            Matcher::new("__name__", MatchOp::Equal, "up").unwrap(),
+            Matcher::new("job", MatchOp::Regex, "b|c").unwrap(),
+        ];
+        assert_eq!(st.select(ms.iter()), vec![1]);
+        let ms = [Matcher::new("job", MatchOp::NotEqual, "a").unwrap()];
+        assert_eq!(st.select(ms.iter()), vec![1]);
+    }
+}

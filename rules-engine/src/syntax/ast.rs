@@ -1,0 +1,738 @@
+//! The expression tree shared by PromQL-style metric expressions and LogQL-style log
+//! expressions. Parentheses are not kept: the printer re-inserts them where precedence needs.
+
+use regex::Regex;
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A number literal (`1`, `-2.5e3`, `0x1f`, `Inf`, `NaN`).
+    Number(f64),
+    /// A string literal (`"abc"`, `'abc'`, `` `abc` ``).
+    String(String),
+    /// An instant vector selector: `name{matchers} offset 5m`.
+    Vector(VectorSelector),
+    /// A range vector selector: `name{matchers}[5m] offset 1m`.
+    Matrix(MatrixSelector),
+    /// A subquery `expr[range:step] offset d` (step 0 means the default evaluation step).
+    Subquery(Subquery),
+    /// `-expr` or `+expr` (a minus on a number literal is folded into the literal).
+    Unary(UnaryOp, Box<Expr>),
+    /// `lhs op [bool] [on(..)|ignoring(..)] [group_left(..)|group_right(..)] rhs`.
+    Binary(Box<BinaryExpr>),
+    /// A function call `f(args...)`.
+    Call(Call),
+    /// An aggregation `op [by|without (labels)] ([param,] expr)`.
+    Aggregate(Box<Aggregate>),
+    /// A log stream query: `{app="api"} |= "x" | json | status >= 500`.
+    Log(LogSelector),
+    /// A log range `{app="api"} |= "x" [5m] offset 1m`, the argument of a log range aggregation.
+    LogRange(LogRange),
+}
+
+/// Whether an expression is computed from metrics or from logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExprKind {
+    /// Only metric selectors (or none): a PromQL expression.
+    Metric,
+    /// A metric-valued expression that reads log streams (e.g. `count_over_time({..} |= "x" [5m])`).
+    Log,
+    /// A bare log stream query (a list of lines, not a metric: not valid as a rule expression).
+    LogStream,
+}
+
+/// The type of value an expression evaluates to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// A single number.
+    Scalar,
+    /// A set of series with one sample each.
+    Vector,
+    /// A set of series with a range of samples each.
+    Matrix,
+    /// A string.
+    String,
+    /// Log lines.
+    Streams,
+}
+
+impl std::fmt::Display for ValueType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ValueType::Scalar => "scalar",
+            ValueType::Vector => "instant vector",
+            ValueType::Matrix => "range vector",
+            ValueType::String => "string",
+            ValueType::Streams => "log stream",
+        })
+    }
+}
+
+/// A label matcher operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatchOp {
+    /// `=`
+    Equal,
+    /// `!=`
+    NotEqual,
+    /// `=~` (anchored)
+    Regex,
+    /// `!~` (anchored)
+    NotRegex,
+}
+
+impl MatchOp {
+    /// The operator's token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+/// One label matcher `name op "value"`; regex matchers carry their compiled, anchored regex.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    /// Label name.
+    pub name: String,
+    /// Operator.
+    pub op: MatchOp,
+    /// The literal value or regex source.
+    pub value: String,
+    /// Compiled `^(?:value)$` for regex matchers.
+    pub regex: Option<Regex>,
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.op == other.op && self.value == other.value
+    }
+}
+
+impl Matcher {
+    /// Builds a matcher, compiling the regex for `=~`/`!~`.
+    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Matcher, regex::Error> {
+        let regex = match op {
+            MatchOp::Regex | MatchOp::NotRegex => Some(Regex::new(&format!("^(?s:{value})$"))?),
+            _ => None,
+        };
+        Ok(Matcher {
+            name: name.to_string(),
+            op,
+            value: value.to_string(),
+            regex,
+        })
+    }
+
+    /// Does a label value (empty when the label is absent) satisfy this matcher?
+    pub fn matches(&self, v: &str) -> bool {
+        match self.op {
+            MatchOp::Equal => v == self.value,
+            MatchOp::NotEqual => v != self.value,
+            MatchOp::Regex => self.regex.as_ref().is_some_and(|r| r.is_match(v)),
+            MatchOp::NotRegex => !self.regex.as_ref().is_some_and(|r| r.is_match(v)),
+        }
+    }
+
+    /// True when the matcher matches the empty string (so it also selects series without the
+    /// label).
+    pub fn matches_empty(&self) -> bool {
+        self.matches("")
+    }
+}
+
+/// `name{matchers} offset d`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VectorSelector {
+    /// The metric name written before the braces, if any.
+    pub name: Option<String>,
+    /// Matchers written in braces (a `__name__` matcher stays here).
+    pub matchers: Vec<Matcher>,
+    /// Offset in milliseconds (0 = none; negative looks into the future).
+    pub offset_ms: i64,
+}
+
+impl VectorSelector {
+    /// All matchers including the one implied by the metric name.
+    pub fn all_matchers(&self) -> impl Iterator<Item = std::borrow::Cow<'_, Matcher>> {
+        let name = self.name.as_ref().map(|n| {
+            std::borrow::Cow::Owned(Matcher {
+                name: crate::input::METRIC_NAME.to_string(),
+                op: MatchOp::Equal,
+                value: n.clone(),
+                regex: None,
+            })
+        });
+        name.into_iter()
+            .chain(self.matchers.iter().map(std::borrow::Cow::Borrowed))
+    }
+}
+
+/// `selector[range]`; the offset lives in the inner selector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatrixSelector {
+    /// The selector.
+    pub selector: VectorSelector,
+    /// The range in milliseconds.
+    pub range_ms: i64,
+}
+
+/// `expr[range:step] offset d`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subquery {
+    /// The inner expression (an instant vector).
+    pub expr: Box<Expr>,
+    /// The range in milliseconds.
+    pub range_ms: i64,
+    /// The resolution in milliseconds (0: the default, 1 m here).
+    pub step_ms: i64,
+    /// Offset in milliseconds.
+    pub offset_ms: i64,
+}
+
+/// `-` or `+`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-`
+    Neg,
+    /// `+`
+    Pos,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `^`
+    Pow,
+    /// `atan2`
+    Atan2,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `>`
+    Gt,
+    /// `<`
+    Lt,
+    /// `>=`
+    Ge,
+    /// `<=`
+    Le,
+    /// `and`
+    And,
+    /// `or`
+    Or,
+    /// `unless`
+    Unless,
+}
+
+impl BinOp {
+    /// The operator's token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+            BinOp::Pow => "^",
+            BinOp::Atan2 => "atan2",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Gt => ">",
+            BinOp::Lt => "<",
+            BinOp::Ge => ">=",
+            BinOp::Le => "<=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+            BinOp::Unless => "unless",
+        }
+    }
+
+    /// Binding strength: higher binds tighter (`or` 1 … `^` 6).
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And | BinOp::Unless => 2,
+            BinOp::Eq | BinOp::Ne | BinOp::Gt | BinOp::Lt | BinOp::Ge | BinOp::Le => 3,
+            BinOp::Add | BinOp::Sub => 4,
+            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Atan2 => 5,
+            BinOp::Pow => 6,
+        }
+    }
+
+    /// True for `==`, `!=`, `>`, `<`, `>=`, `<=`.
+    pub fn is_comparison(self) -> bool {
+        self.precedence() == 3
+    }
+
+    /// True for `and`, `or`, `unless`.
+    pub fn is_set(self) -> bool {
+        matches!(self, BinOp::And | BinOp::Or | BinOp::Unless)
+    }
+
+    /// True for `^` (the only right-associative operator).
+    pub fn is_right_assoc(self) -> bool {
+        self == BinOp::Pow
+    }
+}
+
+/// Which side may have many series per match group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cardinality {
+    /// One-to-one (no group modifier).
+    OneToOne,
+    /// `group_left(labels)`: many on the left.
+    ManyToOne(Vec<String>),
+    /// `group_right(labels)`: many on the right.
+    OneToMany(Vec<String>),
+}
+
+/// `on(labels)` / `ignoring(labels)` and the group modifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VectorMatching {
+    /// `on` (true) or `ignoring` (false).
+    pub on: bool,
+    /// The listed labels.
+    pub labels: Vec<String>,
+    /// The group modifier.
+    pub card: Cardinality,
+}
+
+/// A binary expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinaryExpr {
+    /// Operator.
+    pub op: BinOp,
+    /// Left operand.
+    pub lhs: Expr,
+    /// Right operand.
+    pub rhs: Expr,
+    /// The `bool` modifier of comparisons.
+    pub return_bool: bool,
+    /// Vector matching, when written.
+    pub matching: Option<VectorMatching>,
+}
+
+/// A function call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The function.
+    pub func: super::functions::Function,
+    /// Arguments.
+    pub args: Vec<Expr>,
+}
+
+/// Aggregation operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AggOp {
+    /// `sum`
+    Sum,
+    /// `avg`
+    Avg,
+    /// `min`
+    Min,
+    /// `max`
+    Max,
+    /// `count`
+    Count,
+    /// `stddev`
+    Stddev,
+    /// `stdvar`
+    Stdvar,
+    /// `group`
+    Group,
+    /// `topk`
+    Topk,
+    /// `bottomk`
+    Bottomk,
+    /// `quantile`
+    Quantile,
+    /// `count_values`
+    CountValues,
+}
+
+impl AggOp {
+    /// All operators.
+    pub const ALL: [AggOp; 12] = [
+        AggOp::Sum,
+        AggOp::Avg,
+        AggOp::Min,
+        AggOp::Max,
+        AggOp::Count,
+        AggOp::Stddev,
+        AggOp::Stdvar,
+        AggOp::Group,
+        AggOp::Topk,
+        AggOp::Bottomk,
+        AggOp::Quantile,
+        AggOp::CountValues,
+    ];
+
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggOp::Sum => "sum",
+            AggOp::Avg => "avg",
+            AggOp::Min => "min",
+            AggOp::Max => "max",
+            AggOp::Count => "count",
+            AggOp::Stddev => "stddev",
+            AggOp::Stdvar => "stdvar",
+            AggOp::Group => "group",
+            AggOp::Topk => "topk",
+            AggOp::Bottomk => "bottomk",
+            AggOp::Quantile => "quantile",
+            AggOp::CountValues => "count_values",
+        }
+    }
+
+    /// Looks an operator up by keyword.
+    pub fn from_name(s: &str) -> Option<AggOp> {
+        AggOp::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// True when the operator takes a parameter before the expression.
+    pub fn has_param(self) -> bool {
+        matches!(
+            self,
+            AggOp::Topk | AggOp::Bottomk | AggOp::Quantile | AggOp::CountValues
+        )
+    }
+}
+
+/// `by (labels)` or `without (labels)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grouping {
+    /// `without` (true) or `by` (false).
+    pub without: bool,
+    /// The labels.
+    pub labels: Vec<String>,
+}
+
+/// An aggregation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregate {
+    /// Operator.
+    pub op: AggOp,
+    /// The aggregated expression.
+    pub expr: Expr,
+    /// The parameter of topk/bottomk/quantile/count_values.
+    pub param: Option<Expr>,
+    /// The grouping clause, if written.
+    pub grouping: Option<Grouping>,
+}
+
+/// A log stream selector with its pipeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogSelector {
+    /// Stream matchers (`{app="api"}`).
+    pub matchers: Vec<Matcher>,
+    /// Pipeline stages in order.
+    pub pipeline: Vec<Stage>,
+}
+
+/// `log selector [range] offset d`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRange {
+    /// The selector.
+    pub selector: LogSelector,
+    /// The range in milliseconds.
+    pub range_ms: i64,
+    /// Offset in milliseconds.
+    pub offset_ms: i64,
+}
+
+/// Line filter operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LineFilterOp {
+    /// `|=` contains
+    Contains,
+    /// `!=` does not contain
+    NotContains,
+    /// `|~` regex matches somewhere in the line
+    Regex,
+    /// `!~` regex matches nowhere in the line
+    NotRegex,
+}
+
+impl LineFilterOp {
+    /// The token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineFilterOp::Contains => "|=",
+            LineFilterOp::NotContains => "!=",
+            LineFilterOp::Regex => "|~",
+            LineFilterOp::NotRegex => "!~",
+        }
+    }
+}
+
+/// A line filter; regex filters carry their compiled (unanchored) regex.
+#[derive(Clone, Debug)]
+pub struct LineFilter {
+    /// Operator.
+    pub op: LineFilterOp,
+    /// Literal or regex source.
+    pub pattern: String,
+    /// Compiled regex for `|~` / `!~`.
+    pub regex: Option<Regex>,
+}
+
+impl PartialEq for LineFilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.op == other.op && self.pattern == other.pattern
+    }
+}
+
+impl LineFilter {
+    /// Builds a filter, compiling the regex for `|~` / `!~`.
+    pub fn new(op: LineFilterOp, pattern: &str) -> Result<LineFilter, regex::Error> {
+        let regex = match op {
+            LineFilterOp::Regex | LineFilterOp::NotRegex => Some(Regex::new(pattern)?),
+            _ => None,
+        };
+        Ok(LineFilter {
+            op,
+            pattern: pattern.to_string(),
+            regex,
+        })
+    }
+
+    /// Does `line` pass the filter?
+    pub fn matches(&self, line: &str) -> bool {
+        match self.op {
+            LineFilterOp::Contains => line.contains(self.pattern.as_str()),
+            LineFilterOp::NotContains => !line.contains(self.pattern.as_str()),
+            LineFilterOp::Regex => self.regex.as_ref().is_some_and(|r| r.is_match(line)),
+            LineFilterOp::NotRegex => !self.regex.as_ref().is_some_and(|r| r.is_match(line)),
+        }
+    }
+}
+
+/// A pipeline stage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stage {
+    /// A line filter.
+    Line(LineFilter),
+    /// `| json`: top-level (and nested, joined with `_`) fields become labels.
+    Json,
+    /// `| logfmt`: `key=value` pairs become labels.
+    Logfmt,
+    /// `| regexp "(?P<name>...)"`: named groups become labels.
+    Regexp(PatternRegex),
+    /// `| pattern "<ip> - <_> ..."`: named captures become labels.
+    Pattern(PatternRegex),
+    /// A label filter `| status >= 500`, `| level="error" and x != "y"`.
+    LabelFilter(LabelFilterExpr),
+    /// `| unwrap label` (optionally `duration(label)` / `bytes(label)`).
+    Unwrap(Unwrap),
+}
+
+/// A regex (from `regexp` or compiled from a `pattern`) with its source text.
+#[derive(Clone, Debug)]
+pub struct PatternRegex {
+    /// The text as written in the expression.
+    pub source: String,
+    /// The compiled regex.
+    pub regex: Regex,
+}
+
+impl PartialEq for PatternRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+/// `| unwrap [conv(]label[)]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unwrap {
+    /// The label whose value becomes the sample value.
+    pub label: String,
+    /// Conversion.
+    pub conv: UnwrapConv,
+}
+
+/// Conversion of an unwrapped label value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnwrapConv {
+    /// Plain float.
+    None,
+    /// A Go duration (`1.5s`, `250ms`) converted to seconds.
+    Duration,
+    /// A byte size (`10KB`, `3MiB`) converted to bytes.
+    Bytes,
+}
+
+/// Label filter comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `=` / `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `=~`
+    Regex,
+    /// `!~`
+    NotRegex,
+}
+
+/// A label filter expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LabelFilterExpr {
+    /// `name op "string"` (=, !=, =~, !~) — a string matcher.
+    Str(Matcher),
+    /// `name op number` (==, !=, >, >=, <, <=) — numeric; lines whose label is not a number fail.
+    Num {
+        /// Label name.
+        name: String,
+        /// Operator.
+        op: CmpOp,
+        /// The number.
+        value: f64,
+    },
+    /// `a and b` (also written `a , b` or `a | b` chained).
+    And(Box<LabelFilterExpr>, Box<LabelFilterExpr>),
+    /// `a or b`.
+    Or(Box<LabelFilterExpr>, Box<LabelFilterExpr>),
+}
+
+impl Expr {
+    /// Metric vs log expression.
+    pub fn kind(&self) -> ExprKind {
+        match self {
+            Expr::Log(_) => ExprKind::LogStream,
+            _ => {
+                let mut log = false;
+                self.walk(&mut |e| {
+                    if matches!(e, Expr::LogRange(_) | Expr::Log(_)) {
+                        log = true;
+                    }
+                });
+                if log { ExprKind::Log } else { ExprKind::Metric }
+            }
+        }
+    }
+
+    /// Calls `f` on this node and every descendant (pre-order).
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Number(_)
+            | Expr::String(_)
+            | Expr::Vector(_)
+            | Expr::Matrix(_)
+            | Expr::Log(_)
+            | Expr::LogRange(_) => {}
+            Expr::Subquery(s) => s.expr.walk(f),
+            Expr::Unary(_, e) => e.walk(f),
+            Expr::Binary(b) => {
+                b.lhs.walk(f);
+                b.rhs.walk(f);
+            }
+            Expr::Call(c) => c.args.iter().for_each(|a| a.walk(f)),
+            Expr::Aggregate(a) => {
+                if let Some(p) = &a.param {
+                    p.walk(f);
+                }
+                a.expr.walk(f);
+            }
+        }
+    }
+
+    /// The log selectors (with their pipelines) this expression reads, in order.
+    pub fn log_selectors(&self) -> Vec<&LogSelector> {
+        let mut out = Vec::new();
+        collect_logs(self, &mut out);
+        out
+    }
+
+    /// The longest look-back this expression needs at one evaluation, in milliseconds (ranges,
+    /// offsets and the 5 m staleness look-back). Stores keep at least this much history.
+    pub fn max_lookback_ms(&self) -> i64 {
+        lookback(self, crate::eval::LOOKBACK_DELTA_MS)
+    }
+
+    /// The type of the expression's value (as far as it can be known statically).
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Expr::Number(_) => ValueType::Scalar,
+            Expr::String(_) => ValueType::String,
+            Expr::Vector(_) => ValueType::Vector,
+            Expr::Matrix(_) | Expr::Subquery(_) | Expr::LogRange(_) => ValueType::Matrix,
+            Expr::Log(_) => ValueType::Streams,
+            Expr::Unary(_, e) => e.value_type(),
+            Expr::Binary(b) => {
+                if b.lhs.value_type() == ValueType::Scalar
+                    && b.rhs.value_type() == ValueType::Scalar
+                {
+                    ValueType::Scalar
+                } else {
+                    ValueType::Vector
+                }
+            }
+            Expr::Call(c) => c.func.return_type(),
+            Expr::Aggregate(_) => ValueType::Vector,
+        }
+    }
+}
+
+fn collect_logs<'a>(e: &'a Expr, out: &mut Vec<&'a LogSelector>) {
+    match e {
+        Expr::Log(s) => out.push(s),
+        Expr::LogRange(r) => out.push(&r.selector),
+        Expr::Subquery(s) => collect_logs(&s.expr, out),
+        Expr::Unary(_, e) => collect_logs(e, out),
+        Expr::Binary(b) => {
+            collect_logs(&b.lhs, out);
+            collect_logs(&b.rhs, out);
+        }
+        Expr::Call(c) => c.args.iter().for_each(|a| collect_logs(a, out)),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                collect_logs(p, out);
+            }
+            collect_logs(&a.expr, out);
+        }
+        Expr::Number(_) | Expr::String(_) | Expr::Vector(_) | Expr::Matrix(_) => {}
+    }
+}
+
+fn lookback(e: &Expr, delta: i64) -> i64 {
+    match e {
+        Expr::Number(_) | Expr::String(_) => 0,
+        Expr::Vector(v) => v.offset_ms.max(0) + delta,
+        Expr::Matrix(m) => m.selector.offset_ms.max(0) + m.range_ms,
+        Expr::LogRange(r) => r.offset_ms.max(0) + r.range_ms,
+        Expr::Log(_) => delta,
+        Expr::Subquery(s) => s.offset_ms.max(0) + s.range_ms + lookback(&s.expr, delta),
+        Expr::Unary(_, e) => lookback(e, delta),
+        Expr::Binary(b) => lookback(&b.lhs, delta).max(lookback(&b.rhs, delta)),
+        Expr::Call(c) => c.args.iter().map(|a| lookback(a, delta)).max().unwrap_or(0),
+        Expr::Aggregate(a) => {
+            let p = a.param.as_ref().map_or(0, |p| lookback(p, delta));
+            p.max(lookback(&a.expr, delta))
+        }
+    }
+}
