@@ -15,3 +15,14 @@
 pub mod eval;
 pub mod input;
 pub mod syntax;
+
+// Rules, alerts and tooling (built on the expression API above).
+pub mod alert;
+pub mod diagnostic;
+pub mod engine;
+pub mod error;
+pub mod gofmt;
+pub mod rule;
+pub mod template;
+pub mod unittest;
+pub mod yaml;

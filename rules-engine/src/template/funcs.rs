@@ -1,0 +1,390 @@
+//! The template functions Prometheus offers (the subset that needs no query access).
+
+use super::Val;
+use crate::gofmt::{fmt_e_prec, fmt_f_prec, fmt_g};
+
+const NAMES: &[&str] = &[
+    "humanize",
+    "humanize1024",
+    "humanizePercentage",
+    "humanizeDuration",
+    "printf",
+    "toUpper",
+    "toLower",
+    "title",
+    "reReplaceAll",
+    "match",
+    "stripPort",
+    "safeHtml",
+    "len",
+    "index",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+    "not",
+    "print",
+    "println",
+];
+
+pub(super) fn exists(name: &str) -> bool {
+    NAMES.contains(&name)
+}
+
+fn to_float(v: &Val) -> Result<f64, String> {
+    match v {
+        Val::Float(f) => Ok(*f),
+        Val::Int(i) => Ok(*i as f64),
+        Val::Str(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|e| format!("strconv.ParseFloat: parsing {s:?}: {e}")),
+        other => Err(format!("can't convert {other} to float")),
+    }
+}
+
+fn to_str(v: &Val) -> String {
+    v.to_string()
+}
+
+fn arity(name: &str, args: &[Val], n: usize) -> Result<(), String> {
+    if args.len() != n {
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ));
+    }
+    Ok(())
+}
+
+fn humanize(mut v: f64) -> String {
+    if v == 0.0 || v.is_nan() || v.is_infinite() {
+        return fmt_g(v, Some(4));
+    }
+    let mut prefix = "";
+    if v.abs() >= 1.0 {
+        for p in ["k", "M", "G", "T", "P", "E", "Z", "Y"] {
+            if v.abs() < 1000.0 {
+                break;
+            }
+            prefix = p;
+            v /= 1000.0;
+        }
+    } else {
+        for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
+            if v.abs() >= 1.0 {
+                break;
+            }
+            prefix = p;
+            v *= 1000.0;
+        }
+    }
+    format!("{}{prefix}", fmt_g(v, Some(4)))
+}
+
+fn humanize1024(mut v: f64) -> String {
+    if v.abs() <= 1.0 || v.is_nan() || v.is_infinite() {
+        return fmt_g(v, Some(4));
+    }
+    let mut prefix = "";
+    for p in ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"] {
+        if v.abs() < 1024.0 {
+            break;
+        }
+        prefix = p;
+        v /= 1024.0;
+    }
+    format!("{}{prefix}", fmt_g(v, Some(4)))
+}
+
+fn humanize_duration(mut v: f64) -> String {
+    if v.is_nan() || v.is_infinite() {
+        return fmt_g(v, Some(4));
+    }
+    if v == 0.0 {
+        return format!("{}s", fmt_g(v, Some(4)));
+    }
+    if v.abs() >= 1.0 {
+        let sign = if v < 0.0 { "-" } else { "" };
+        v = v.abs();
+        let d = v as i64;
+        let (s, m, h, days) = (d % 60, (d / 60) % 60, (d / 3600) % 24, d / 86400);
+        if days != 0 {
+            return format!("{sign}{days}d {h}h {m}m {s}s");
+        }
+        if h != 0 {
+            return format!("{sign}{h}h {m}m {s}s");
+        }
+        if m != 0 {
+            return format!("{sign}{m}m {s}s");
+        }
+        return format!("{sign}{}s", fmt_g(v, Some(4)));
+    }
+    let mut prefix = "";
+    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
+        if v.abs() >= 1.0 {
+            break;
+        }
+        prefix = p;
+        v *= 1000.0;
+    }
+    format!("{}{prefix}s", fmt_g(v, Some(4)))
+}
+
+/// Go's `fmt.Sprintf` for the verbs templates use: `%s %v %d %f %e %g %q %x %%` with an
+/// optional precision.
+pub(crate) fn sprintf(format: &str, args: &[Val]) -> String {
+    let mut out = String::new();
+    let mut chars = format.chars().peekable();
+    let mut ai = 0;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut prec: Option<usize> = None;
+        let mut spec = String::new();
+        while let Some(&d) = chars.peek() {
+            if d.is_ascii_digit() || d == '.' || d == '-' || d == '+' || d == ' ' || d == '#' {
+                spec.push(d);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        if let Some((_, p)) = spec.split_once('.') {
+            prec = Some(p.parse().unwrap_or(0));
+        }
+        let Some(verb) = chars.next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = args.get(ai) else {
+            out.push_str(&format!("%!{verb}(MISSING)"));
+            continue;
+        };
+        ai += 1;
+        let s = match (verb, arg) {
+            ('d', Val::Int(i)) => i.to_string(),
+            ('d', Val::Float(f)) => format!("%!d(float64={})", fmt_g(*f, None)),
+            ('f' | 'F', v) => match to_float(v) {
+                Ok(f) if !matches!(v, Val::Str(_)) => fmt_f_prec(f, prec.unwrap_or(6)),
+                _ => format!("%!f(string={v})"),
+            },
+            ('e' | 'E', v) => match to_float(v) {
+                Ok(f) if !matches!(v, Val::Str(_)) => {
+                    fmt_e_prec(f, Some(prec.unwrap_or(6)), verb == 'E')
+                }
+                _ => format!("%!e(string={v})"),
+            },
+            ('g' | 'G', v) => match to_float(v) {
+                Ok(f) if !matches!(v, Val::Str(_)) => fmt_g(f, prec),
+                _ => format!("%!g(string={v})"),
+            },
+            ('q', v) => format!("{:?}", to_str(v)),
+            ('x', Val::Int(i)) => format!("{i:x}"),
+            ('x', v) => to_str(v).bytes().map(|b| format!("{b:02x}")).collect(),
+            ('s' | 'v', Val::Float(f)) if prec.is_some() && verb == 'v' => fmt_g(*f, prec),
+            (_, v) => to_str(v),
+        };
+        let width: usize = spec
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches(['-', '+', ' ', '#'])
+            .parse()
+            .unwrap_or(0);
+        if s.chars().count() < width {
+            let pad = " ".repeat(width - s.chars().count());
+            if spec.starts_with('-') {
+                out.push_str(&s);
+                out.push_str(&pad);
+            } else {
+                out.push_str(&pad);
+                out.push_str(&s);
+            }
+        } else {
+            out.push_str(&s);
+        }
+    }
+    if ai < args.len() {
+        out.push_str("%!(EXTRA ");
+        let extra: Vec<String> = args[ai..]
+            .iter()
+            .map(|a| format!("{}={a}", type_name(a)))
+            .collect();
+        out.push_str(&extra.join(", "));
+        out.push(')');
+    }
+    out
+}
+
+fn type_name(v: &Val) -> &'static str {
+    match v {
+        Val::Str(_) => "string",
+        Val::Float(_) => "float64",
+        Val::Int(_) => "int",
+        Val::Bool(_) => "bool",
+        Val::Map(_) => "map[string]string",
+        Val::Data | Val::Nil => "<nil>",
+    }
+}
+
+fn compare(name: &str, a: &Val, b: &Val) -> Result<std::cmp::Ordering, String> {
+    match (a, b) {
+        (Val::Str(x), Val::Str(y)) => Ok(x.cmp(y)),
+        (Val::Bool(x), Val::Bool(y)) if matches!(name, "eq" | "ne") => Ok(x.cmp(y)),
+        (Val::Int(x), Val::Int(y)) => Ok(x.cmp(y)),
+        (Val::Float(_) | Val::Int(_), Val::Float(_) | Val::Int(_)) => {
+            let (x, y) = (to_float(a)?, to_float(b)?);
+            x.partial_cmp(&y)
+                .ok_or_else(|| "invalid comparison".to_string())
+        }
+        _ => Err("incompatible types for comparison".into()),
+    }
+}
+
+pub(super) fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
+    use std::cmp::Ordering::*;
+    Ok(match name {
+        "humanize" => {
+            arity(name, &args, 1)?;
+            Val::Str(humanize(to_float(&args[0])?))
+        }
+        "humanize1024" => {
+            arity(name, &args, 1)?;
+            Val::Str(humanize1024(to_float(&args[0])?))
+        }
+        "humanizePercentage" => {
+            arity(name, &args, 1)?;
+            Val::Str(format!("{}%", fmt_g(to_float(&args[0])? * 100.0, Some(4))))
+        }
+        "humanizeDuration" => {
+            arity(name, &args, 1)?;
+            Val::Str(humanize_duration(to_float(&args[0])?))
+        }
+        "printf" => {
+            let Some((f, rest)) = args.split_first() else {
+                return Err("wrong number of args for printf: want at least 1 got 0".into());
+            };
+            Val::Str(sprintf(&to_str(f), rest))
+        }
+        "print" | "println" => {
+            let mut s = args.iter().map(to_str).collect::<Vec<_>>().join(" ");
+            if name == "println" {
+                s.push('\n');
+            }
+            Val::Str(s)
+        }
+        "toUpper" => {
+            arity(name, &args, 1)?;
+            Val::Str(to_str(&args[0]).to_uppercase())
+        }
+        "toLower" => {
+            arity(name, &args, 1)?;
+            Val::Str(to_str(&args[0]).to_lowercase())
+        }
+        "title" => {
+            arity(name, &args, 1)?;
+            let s = to_str(&args[0]);
+            let mut out = String::with_capacity(s.len());
+            let mut prev_letter = false;
+            for c in s.chars() {
+                if !prev_letter {
+                    out.extend(c.to_uppercase())
+                } else {
+                    out.push(c)
+                }
+                prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
+            }
+            Val::Str(out)
+        }
+        "safeHtml" => {
+            arity(name, &args, 1)?;
+            Val::Str(to_str(&args[0]))
+        }
+        "stripPort" => {
+            arity(name, &args, 1)?;
+            let s = to_str(&args[0]);
+            Val::Str(match s.rsplit_once(':') {
+                Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => {
+                    h.trim_start_matches('[').trim_end_matches(']').to_string()
+                }
+                _ => s,
+            })
+        }
+        "reReplaceAll" => {
+            arity(name, &args, 3)?;
+            let re = regex::Regex::new(&to_str(&args[0])).map_err(|e| e.to_string())?;
+            Val::Str(
+                re.replace_all(&to_str(&args[2]), to_str(&args[1]).as_str())
+                    .into_owned(),
+            )
+        }
+        "match" => {
+            arity(name, &args, 2)?;
+            let re = regex::Regex::new(&to_str(&args[0])).map_err(|e| e.to_string())?;
+            Val::Bool(re.is_match(&to_str(&args[1])))
+        }
+        "len" => {
+            arity(name, &args, 1)?;
+            match &args[0] {
+                Val::Str(s) => Val::Int(s.len() as i64),
+                Val::Map(m) => Val::Int(m.len() as i64),
+                other => return Err(format!("len of {other}")),
+            }
+        }
+        "index" => {
+            arity(name, &args, 2)?;
+            match &args[0] {
+                Val::Map(m) => Val::Str(m.get(&to_str(&args[1])).cloned().unwrap_or_default()),
+                other => return Err(format!("can't index item of type {}", type_name(other))),
+            }
+        }
+        "eq" | "ne" | "lt" | "le" | "gt" | "ge" => {
+            arity(name, &args, 2)?;
+            let o = compare(name, &args[0], &args[1])?;
+            Val::Bool(match name {
+                "eq" => o == Equal,
+                "ne" => o != Equal,
+                "lt" => o == Less,
+                "le" => o != Greater,
+                "gt" => o == Greater,
+                _ => o != Less,
+            })
+        }
+        "not" => {
+            arity(name, &args, 1)?;
+            Val::Bool(!args[0].truthy())
+        }
+        "and" => {
+            let mut last = Val::Nil;
+            for a in args {
+                if !a.truthy() {
+                    return Ok(a);
+                }
+                last = a;
+            }
+            last
+        }
+        "or" => {
+            let mut last = Val::Nil;
+            for a in args {
+                if a.truthy() {
+                    return Ok(a);
+                }
+                last = a;
+            }
+            last
+        }
+        other => return Err(format!("function {other:?} not defined")),
+    })
+}

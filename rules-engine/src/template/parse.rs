@@ -1,0 +1,615 @@
+//! Lexing and parsing of the template subset into a small tree; errors mimic Go's wording.
+
+use std::fmt;
+
+use super::funcs;
+
+/// A template that does not parse or fails to execute, in Go's wording
+/// (`template: NAME:LINE: message`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// The full message.
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    Text(String),
+    Action(Pipeline),
+    If {
+        cond: Pipeline,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
+    With {
+        cond: Pipeline,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
+    Range {
+        key: Option<String>,
+        val: Option<String>,
+        over: Pipeline,
+        body: Vec<Node>,
+        els: Vec<Node>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Pipeline {
+    /// Variable name and whether it is a declaration (`:=`) rather than an assignment (`=`).
+    pub decl: Option<(String, bool)>,
+    pub cmds: Vec<Cmd>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Cmd {
+    Call(String, Vec<Arg>),
+    Arg(Arg),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Str(String),
+    Num(f64, bool),
+    Bool(bool),
+    Nil,
+    Var(String, Vec<String>),
+    Dot(Vec<String>),
+    Pipe(Box<Pipeline>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Var(String, Vec<String>),
+    Dot(Vec<String>),
+    Str(String),
+    Num(f64, bool),
+    LParen,
+    RParen,
+    Pipe,
+    Declare,
+    Assign,
+    Comma,
+}
+
+impl fmt::Display for Tok {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tok::Ident(s) => write!(f, "{s}"),
+            Tok::Var(s, _) => write!(f, "{s}"),
+            Tok::Dot(_) => write!(f, "."),
+            Tok::Str(s) => write!(f, "{s:?}"),
+            Tok::Num(n, _) => write!(f, "{n}"),
+            Tok::LParen => write!(f, "("),
+            Tok::RParen => write!(f, ")"),
+            Tok::Pipe => write!(f, "|"),
+            Tok::Declare => write!(f, ":="),
+            Tok::Assign => write!(f, "="),
+            Tok::Comma => write!(f, ","),
+        }
+    }
+}
+
+enum Item {
+    Text(String),
+    Action { line: usize, toks: Vec<Tok> },
+}
+
+struct Ctx<'a> {
+    name: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, line: usize, msg: impl fmt::Display) -> TemplateError {
+        TemplateError {
+            message: format!("template: {}:{line}: {msg}", self.name),
+        }
+    }
+}
+
+pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Node>, TemplateError> {
+    let cx = Ctx { name };
+    let items = lex(&cx, text)?;
+    let mut p = Parser {
+        cx: &cx,
+        items,
+        pos: 0,
+        vars: vec![
+            "$".into(),
+            "$labels".into(),
+            "$externalLabels".into(),
+            "$externalURL".into(),
+            "$value".into(),
+        ],
+    };
+    let (nodes, end) = p.list()?;
+    if let Some((line, kw)) = end {
+        return Err(cx.err(line, format!("unexpected {{{{{kw}}}}}")));
+    }
+    Ok(nodes)
+}
+
+fn lex(cx: &Ctx<'_>, text: &str) -> Result<Vec<Item>, TemplateError> {
+    let mut items = Vec::new();
+    let mut rest = text;
+    let mut line = 1;
+    let mut trim_next = false;
+    while !rest.is_empty() {
+        let Some(start) = rest.find("{{") else {
+            let mut t = rest.to_string();
+            if trim_next {
+                t = t.trim_start().to_string();
+            }
+            items.push(Item::Text(t));
+            break;
+        };
+        let mut t = &rest[..start];
+        if trim_next {
+            t = t.trim_start();
+        }
+        let after = &rest[start + 2..];
+        let left_trim = after.starts_with("- ")
+            || after.starts_with("-\t")
+            || after.starts_with("-\n")
+            || after.starts_with("-\r");
+        let t = if left_trim { t.trim_end() } else { t };
+        if !t.is_empty() {
+            items.push(Item::Text(t.to_string()));
+        }
+        line += rest[..start].matches('\n').count();
+        let body_start = if left_trim { &after[1..] } else { after };
+        // find the closing "}}" outside of quotes
+        let bytes = body_start.as_bytes();
+        let mut i = 0;
+        let mut quote: Option<u8> = None;
+        let mut close = None;
+        while i < bytes.len() {
+            let c = bytes[i];
+            match quote {
+                Some(q) => {
+                    if c == b'\\' && q == b'"' {
+                        i += 1;
+                    } else if c == q {
+                        quote = None;
+                    } else if c == b'\n' && q == b'"' {
+                        return Err(cx.err(line, "unterminated quoted string"));
+                    }
+                }
+                None => {
+                    if c == b'"' || c == b'`' || c == b'\'' {
+                        quote = Some(c);
+                    } else if c == b'}' && bytes.get(i + 1) == Some(&b'}') {
+                        close = Some(i);
+                        break;
+                    }
+                }
+            }
+            i += 1;
+        }
+        let Some(close) = close else {
+            return Err(cx.err(line, "unclosed action"));
+        };
+        let mut inner = &body_start[..close];
+        trim_next = false;
+        if inner.ends_with(" -") || inner.ends_with("\t-") || inner.ends_with("\n-") {
+            inner = &inner[..inner.len() - 1];
+            trim_next = true;
+        }
+        let trimmed = inner.trim();
+        if trimmed.starts_with("/*") {
+            if !trimmed.ends_with("*/") {
+                return Err(cx.err(line, "unclosed comment"));
+            }
+        } else {
+            let toks = tokenize(cx, line, inner)?;
+            if toks.is_empty() {
+                return Err(cx.err(line, "missing value for command"));
+            }
+            items.push(Item::Action { line, toks });
+        }
+        line += inner.matches('\n').count();
+        rest = &body_start[close + 2..];
+    }
+    Ok(items)
+}
+
+fn ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn tokenize(cx: &Ctx<'_>, line: usize, s: &str) -> Result<Vec<Tok>, TemplateError> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    let fields = |i: &mut usize| -> Vec<String> {
+        let mut out = Vec::new();
+        while *i < chars.len()
+            && chars[*i] == '.'
+            && chars.get(*i + 1).is_some_and(|c| ident_char(*c))
+        {
+            *i += 1;
+            let st = *i;
+            while *i < chars.len() && ident_char(chars[*i]) {
+                *i += 1;
+            }
+            out.push(chars[st..*i].iter().collect());
+        }
+        out
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' | '\n' | '\r' => i += 1,
+            '(' => {
+                toks.push(Tok::LParen);
+                i += 1;
+            }
+            ')' => {
+                toks.push(Tok::RParen);
+                i += 1;
+            }
+            '|' => {
+                toks.push(Tok::Pipe);
+                i += 1;
+            }
+            ',' => {
+                toks.push(Tok::Comma);
+                i += 1;
+            }
+            '=' => {
+                toks.push(Tok::Assign);
+                i += 1;
+            }
+            ':' if chars.get(i + 1) == Some(&'=') => {
+                toks.push(Tok::Declare);
+                i += 2;
+            }
+            '$' => {
+                let st = i;
+                i += 1;
+                while i < chars.len() && ident_char(chars[i]) {
+                    i += 1;
+                }
+                let name: String = chars[st..i].iter().collect();
+                let f = fields(&mut i);
+                toks.push(Tok::Var(name, f));
+            }
+            '.' => {
+                let f = fields(&mut i);
+                if f.is_empty() {
+                    i += 1;
+                }
+                toks.push(Tok::Dot(f));
+            }
+            '"' => {
+                i += 1;
+                let mut out = String::new();
+                loop {
+                    let Some(&ch) = chars.get(i) else {
+                        return Err(cx.err(line, "unterminated quoted string"));
+                    };
+                    i += 1;
+                    match ch {
+                        '"' => break,
+                        '\\' => {
+                            let e = chars.get(i).copied().unwrap_or('\\');
+                            i += 1;
+                            out.push(match e {
+                                'n' => '\n',
+                                't' => '\t',
+                                'r' => '\r',
+                                '\\' => '\\',
+                                '"' => '"',
+                                '\'' => '\'',
+                                other => {
+                                    return Err(cx.err(line, format!("invalid syntax: \\{other}")));
+                                }
+                            });
+                        }
+                        other => out.push(other),
+                    }
+                }
+                toks.push(Tok::Str(out));
+            }
+            '`' => {
+                i += 1;
+                let st = i;
+                while i < chars.len() && chars[i] != '`' {
+                    i += 1;
+                }
+                if i >= chars.len() {
+                    return Err(cx.err(line, "unterminated raw quoted string"));
+                }
+                toks.push(Tok::Str(chars[st..i].iter().collect()));
+                i += 1;
+            }
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '+')
+                    && chars
+                        .get(i + 1)
+                        .is_some_and(|d| d.is_ascii_digit() || *d == '.')) =>
+            {
+                let st = i;
+                i += 1;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || matches!(chars[i], '.' | '_' | '+' | '-')
+                            && matches!(chars[i - 1], 'e' | 'E')
+                        || chars[i] == '.')
+                {
+                    i += 1;
+                }
+                let txt: String = chars[st..i].iter().collect();
+                let is_int = !txt.contains(['.', 'e', 'E']) || txt.starts_with("0x");
+                let v = if let Some(h) = txt.strip_prefix("0x") {
+                    i64::from_str_radix(h, 16).ok().map(|v| v as f64)
+                } else {
+                    txt.parse::<f64>().ok()
+                };
+                let Some(v) = v else {
+                    return Err(cx.err(line, format!("bad number syntax: {txt:?}")));
+                };
+                toks.push(Tok::Num(v, is_int));
+            }
+            c if ident_char(c) => {
+                let st = i;
+                while i < chars.len() && ident_char(chars[i]) {
+                    i += 1;
+                }
+                toks.push(Tok::Ident(chars[st..i].iter().collect()));
+            }
+            other => return Err(cx.err(line, format!("unexpected {other:?} in command"))),
+        }
+    }
+    Ok(toks)
+}
+
+struct Parser<'a> {
+    cx: &'a Ctx<'a>,
+    items: Vec<Item>,
+    pos: usize,
+    vars: Vec<String>,
+}
+
+/// How a list ended: `None` at EOF, or the keyword (`end`, `else`) with its line and the
+/// remaining tokens after the keyword.
+type End = Option<(usize, String)>;
+
+impl Parser<'_> {
+    fn list(&mut self) -> Result<(Vec<Node>, End), TemplateError> {
+        let mut nodes = Vec::new();
+        while self.pos < self.items.len() {
+            let idx = self.pos;
+            self.pos += 1;
+            match &self.items[idx] {
+                Item::Text(t) => nodes.push(Node::Text(t.clone())),
+                Item::Action { line, toks } => {
+                    let line = *line;
+                    let toks = toks.clone();
+                    match toks.first() {
+                        Some(Tok::Ident(k)) if k == "end" => {
+                            return Ok((nodes, Some((line, "end".into()))));
+                        }
+                        Some(Tok::Ident(k)) if k == "else" => {
+                            // stash the remainder for `else if`
+                            self.items[idx] = Item::Action {
+                                line,
+                                toks: toks[1..].to_vec(),
+                            };
+                            self.pos = idx;
+                            return Ok((nodes, Some((line, "else".into()))));
+                        }
+                        Some(Tok::Ident(k)) if k == "if" || k == "with" || k == "range" => {
+                            let kw = k.clone();
+                            nodes.push(self.control(&kw, line, &toks[1..])?);
+                        }
+                        _ => {
+                            let p = self.pipeline(line, &toks, true)?;
+                            nodes.push(Node::Action(p));
+                        }
+                    }
+                }
+            }
+        }
+        Ok((nodes, None))
+    }
+
+    fn control(&mut self, kw: &str, line: usize, toks: &[Tok]) -> Result<Node, TemplateError> {
+        let depth = self.vars.len();
+        let (mut key, mut val) = (None, None);
+        let mut toks = toks;
+        if kw == "range" {
+            // $k, $v := ... | $v := ...
+            match toks {
+                [
+                    Tok::Var(k, f1),
+                    Tok::Comma,
+                    Tok::Var(v, f2),
+                    Tok::Declare,
+                    rest @ ..,
+                ] if f1.is_empty() && f2.is_empty() => {
+                    key = Some(k.clone());
+                    val = Some(v.clone());
+                    toks = rest;
+                }
+                [Tok::Var(v, f), Tok::Declare, rest @ ..] if f.is_empty() => {
+                    val = Some(v.clone());
+                    toks = rest;
+                }
+                _ => {}
+            }
+        }
+        let cond = self.pipeline(line, toks, kw != "range")?;
+        if let Some(k) = &key {
+            self.vars.push(k.clone());
+        }
+        if let Some(v) = &val {
+            self.vars.push(v.clone());
+        }
+        let (then, end) = self.list()?;
+        let mut els = Vec::new();
+        match end {
+            None => return Err(self.cx.err(line, format!("unexpected EOF in {kw}"))),
+            Some((_, e)) if e == "end" => {}
+            Some((eline, _)) => {
+                // else or else if
+                let idx = self.pos;
+                self.pos += 1;
+                let rest = match &self.items[idx] {
+                    Item::Action { toks, .. } => toks.clone(),
+                    Item::Text(_) => Vec::new(),
+                };
+                self.vars.truncate(depth);
+                if let Some(Tok::Ident(k)) = rest.first()
+                    && (k == "if" || k == "with")
+                {
+                    let inner = k.clone();
+                    els.push(self.control(&inner, eline, &rest[1..])?);
+                } else {
+                    let (e, end2) = self.list()?;
+                    els = e;
+                    match end2 {
+                        Some((_, x)) if x == "end" => {}
+                        Some((l, x)) => {
+                            return Err(self.cx.err(l, format!("unexpected {{{{{x}}}}}")));
+                        }
+                        None => return Err(self.cx.err(line, format!("unexpected EOF in {kw}"))),
+                    }
+                }
+            }
+        }
+        self.vars.truncate(depth);
+        Ok(match kw {
+            "if" => Node::If { cond, then, els },
+            "with" => Node::With { cond, then, els },
+            _ => Node::Range {
+                key,
+                val,
+                over: cond,
+                body: then,
+                els,
+            },
+        })
+    }
+
+    fn pipeline(
+        &mut self,
+        line: usize,
+        toks: &[Tok],
+        allow_decl: bool,
+    ) -> Result<Pipeline, TemplateError> {
+        let mut toks = toks;
+        let mut decl = None;
+        if let [Tok::Var(v, f), op @ (Tok::Declare | Tok::Assign), rest @ ..] = toks
+            && f.is_empty()
+        {
+            let is_decl = *op == Tok::Declare;
+            if !is_decl && !self.vars.contains(v) {
+                return Err(self.cx.err(line, format!("undefined variable {v:?}")));
+            }
+            let _ = allow_decl;
+            decl = Some((v.clone(), is_decl));
+            toks = rest;
+        }
+        if toks.is_empty() {
+            return Err(self.cx.err(line, "missing value for command"));
+        }
+        let mut cmds = Vec::new();
+        for part in split_top(toks, &Tok::Pipe) {
+            if part.is_empty() {
+                return Err(self.cx.err(line, "missing command"));
+            }
+            cmds.push(self.command(line, part)?);
+        }
+        if let Some((v, true)) = &decl {
+            self.vars.push(v.clone());
+        }
+        Ok(Pipeline { decl, cmds })
+    }
+
+    fn command(&mut self, line: usize, toks: &[Tok]) -> Result<Cmd, TemplateError> {
+        let mut args = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            let (a, n) = self.operand(line, &toks[i..])?;
+            args.push(a);
+            i += n;
+        }
+        match (toks.first(), args.len()) {
+            (Some(Tok::Ident(name)), _) if !matches!(name.as_str(), "true" | "false" | "nil") => {
+                if !funcs::exists(name) {
+                    return Err(self.cx.err(line, format!("function {name:?} not defined")));
+                }
+                Ok(Cmd::Call(name.clone(), args.into_iter().skip(1).collect()))
+            }
+            (_, 1) => Ok(Cmd::Arg(args.remove(0))),
+            _ => Err(self.cx.err(
+                line,
+                format!("can't give argument to non-function {}", toks[0]),
+            )),
+        }
+    }
+
+    fn operand(&mut self, line: usize, toks: &[Tok]) -> Result<(Arg, usize), TemplateError> {
+        Ok(match &toks[0] {
+            Tok::Str(s) => (Arg::Str(s.clone()), 1),
+            Tok::Num(v, i) => (Arg::Num(*v, *i), 1),
+            Tok::Ident(k) if k == "true" => (Arg::Bool(true), 1),
+            Tok::Ident(k) if k == "false" => (Arg::Bool(false), 1),
+            Tok::Ident(k) if k == "nil" => (Arg::Nil, 1),
+            Tok::Ident(k) => (Arg::Str(k.clone()), 1), // function name placeholder
+            Tok::Var(v, f) => {
+                if !self.vars.contains(v) {
+                    return Err(self.cx.err(line, format!("undefined variable {v:?}")));
+                }
+                (Arg::Var(v.clone(), f.clone()), 1)
+            }
+            Tok::Dot(f) => (Arg::Dot(f.clone()), 1),
+            Tok::LParen => {
+                let mut depth = 0;
+                let mut end = None;
+                for (j, t) in toks.iter().enumerate() {
+                    match t {
+                        Tok::LParen => depth += 1,
+                        Tok::RParen => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = Some(j);
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let Some(end) = end else {
+                    return Err(self.cx.err(line, "unclosed left paren"));
+                };
+                let p = self.pipeline(line, &toks[1..end], false)?;
+                (Arg::Pipe(Box::new(p)), end + 1)
+            }
+            other => return Err(self.cx.err(line, format!("unexpected {other} in operand"))),
+        })
+    }
+}
+
+fn split_top<'t>(toks: &'t [Tok], sep: &Tok) -> Vec<&'t [Tok]> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth -= 1,
+            t if t == sep && depth == 0 => {
+                out.push(&toks[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&toks[start..]);
+    out
+}

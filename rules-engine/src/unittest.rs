@@ -1,0 +1,658 @@
+//! promtool's rule unit tests (`promtool test rules`), file format unchanged: `rule_files`,
+//! `evaluation_interval`, `group_eval_order`, `tests[]` with `interval`, `input_series`
+//! (`a+bxN`, `_`, `stale`), `alert_rule_test`, `promql_expr_test`, `external_labels`,
+//! `external_url`, `name`; plus `input_logs` for log rules:
+//!
+//! ```yaml
+//! input_logs:
+//!   - stream: '{app="api"}'
+//!     lines:
+//!       - {at: 30s, line: 'GET /x 500'}
+//!       - {at: 1m, line: 'GET /y 500', repeat: 10, every: 1s}
+//! ```
+//!
+//! Semantics and messages follow promtool 2.42: every group is evaluated at each
+//! `evaluation_interval` step from 0 to the largest `eval_time`, input samples are visible up to
+//! the last evaluation step, alerts are checked at the step with `ts <= eval_time < ts +
+//! interval`, expression tests run at the end. The crate does no I/O: files are read through
+//! [`Files`].
+
+mod notation;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::engine::{Engine, EngineConfig, Event};
+use crate::eval::{self, Value};
+use crate::gofmt::fmt_big_e;
+use crate::input::{Labels, LogRecord, Sample};
+use crate::rule::{Group, PromDuration, load_rule_file};
+use crate::syntax::parse_expr;
+use crate::yaml;
+pub use notation::{SeqValue, go_duration, go_quote, pairs_string, parse_metric, parse_values};
+
+/// Access to files for the test runner (the caller does the I/O).
+pub trait Files {
+    /// The text of `path`.
+    fn read(&self, path: &str) -> Result<String, String>;
+    /// Paths matching a glob pattern (a plain path matches itself when it exists).
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String>;
+}
+
+/// A unit test file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFileSpec {
+    /// Rule files, relative to the test file.
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+    /// Evaluation interval (default 1 m).
+    #[serde(default)]
+    pub evaluation_interval: Option<PromDuration>,
+    /// Group names in evaluation order.
+    #[serde(default)]
+    pub group_eval_order: Vec<String>,
+    /// The test groups.
+    #[serde(default)]
+    pub tests: Vec<TestGroupSpec>,
+}
+
+/// One test group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestGroupSpec {
+    /// Spacing of input series values.
+    #[serde(default)]
+    pub interval: Option<PromDuration>,
+    /// Input series.
+    #[serde(default)]
+    pub input_series: Vec<SeriesSpec>,
+    /// Input log lines (extension).
+    #[serde(default)]
+    pub input_logs: Vec<LogInputSpec>,
+    /// Alert expectations.
+    #[serde(default)]
+    pub alert_rule_test: Vec<AlertTestSpec>,
+    /// Expression expectations.
+    #[serde(default)]
+    pub promql_expr_test: Vec<ExprTestSpec>,
+    /// `$externalLabels`.
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+    /// `$externalURL`.
+    #[serde(default)]
+    pub external_url: String,
+    /// Name printed in failures.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `series` + `values`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesSpec {
+    /// `metric{label="value"}`.
+    #[serde(default)]
+    pub series: String,
+    /// Value sequence.
+    #[serde(default)]
+    pub values: String,
+}
+
+/// One log stream's lines.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogInputSpec {
+    /// Stream labels, `{app="api"}`.
+    pub stream: String,
+    /// The lines.
+    #[serde(default)]
+    pub lines: Vec<LogLineSpec>,
+}
+
+/// A log line at a time, optionally repeated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogLineSpec {
+    /// Time of the (first) line.
+    pub at: PromDuration,
+    /// The text.
+    pub line: String,
+    /// How many times in total (default 1).
+    #[serde(default)]
+    pub repeat: Option<u64>,
+    /// Spacing of repeats (default 1 s).
+    #[serde(default)]
+    pub every: Option<PromDuration>,
+}
+
+/// Expected firing alerts of one rule at one time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertTestSpec {
+    /// When.
+    #[serde(default)]
+    pub eval_time: PromDuration,
+    /// Which alert.
+    #[serde(default)]
+    pub alertname: String,
+    /// The firing alerts expected.
+    #[serde(default)]
+    pub exp_alerts: Vec<ExpAlertSpec>,
+}
+
+/// One expected alert.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpAlertSpec {
+    /// Labels (without `alertname`).
+    #[serde(default)]
+    pub exp_labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default)]
+    pub exp_annotations: BTreeMap<String, String>,
+}
+
+/// Expected result of an expression.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExprTestSpec {
+    /// The expression.
+    #[serde(default)]
+    pub expr: String,
+    /// When.
+    #[serde(default)]
+    pub eval_time: PromDuration,
+    /// The samples expected.
+    #[serde(default)]
+    pub exp_samples: Vec<ExpSampleSpec>,
+}
+
+/// One expected sample.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpSampleSpec {
+    /// `metric{label="value"}`.
+    #[serde(default)]
+    pub labels: String,
+    /// The value.
+    #[serde(default)]
+    pub value: f64,
+}
+
+/// The result of one test file, printable like promtool.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// The test file.
+    pub file: String,
+    /// Warnings (printed to stderr before the verdict).
+    pub warnings: Vec<String>,
+    /// Failures; empty when the file passed.
+    pub errors: Vec<String>,
+}
+
+/// Where a line of output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Report {
+    /// Whether every test passed.
+    pub fn passed(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The output promtool prints for this file, line by line (each chunk ends a line).
+    pub fn output(&self) -> Vec<(Stream, String)> {
+        let mut out = vec![(Stream::Stdout, format!("Unit Testing:  {}", self.file))];
+        for w in &self.warnings {
+            out.push((Stream::Stderr, w.clone()));
+        }
+        if self.errors.is_empty() {
+            out.push((Stream::Stdout, "  SUCCESS".into()));
+        } else {
+            out.push((Stream::Stderr, "  FAILED:".into()));
+            for e in &self.errors {
+                out.push((Stream::Stderr, e.clone()));
+                out.push((Stream::Stdout, String::new()));
+            }
+        }
+        out.push((Stream::Stdout, String::new()));
+        out
+    }
+}
+
+/// Label or annotation pairs in name order (empty values kept, as promtool compares them).
+pub type Pairs = Vec<(String, String)>;
+
+/// What one alert test saw: the firing alerts as (labels, annotations) pairs, sorted.
+pub type GotAlerts = Vec<(Pairs, Pairs)>;
+
+/// The actual results of a test group, for tools that generate expectations.
+#[derive(Debug, Clone, Default)]
+pub struct Actuals {
+    /// Per `alert_rule_test` item, in file order.
+    pub alerts: Vec<GotAlerts>,
+    /// Per `promql_expr_test` item, in file order: the samples or the error.
+    pub exprs: Vec<Result<Vec<(Labels, f64)>, String>>,
+}
+
+/// Go's `filepath.Join(dir(test_file), rel)` with cleaning.
+fn join(test_file: &str, rel: &str) -> String {
+    if rel.is_empty() || rel.starts_with('/') {
+        return rel.to_string();
+    }
+    let dir = match test_file.rfind('/') {
+        Some(i) => &test_file[..i],
+        None => ".",
+    };
+    let joined = format!("{dir}/{rel}");
+    let abs = joined.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            ".." if abs => {}
+            p => parts.push(p),
+        }
+    }
+    let s = parts.join("/");
+    match (abs, s.is_empty()) {
+        (true, _) => format!("/{s}"),
+        (false, true) => ".".into(),
+        (false, false) => s,
+    }
+}
+
+/// Runs one test file like `promtool test rules FILE`.
+pub fn run_file(path: &str, files: &dyn Files) -> Report {
+    run_file_with_actuals(path, files).0
+}
+
+/// Like [`run_file`], also returning the actual results of each test group.
+pub fn run_file_with_actuals(path: &str, files: &dyn Files) -> (Report, Vec<Actuals>) {
+    let mut report = Report {
+        file: path.to_string(),
+        ..Default::default()
+    };
+    let mut actuals = Vec::new();
+    let src = match files.read(path) {
+        Ok(s) => s,
+        Err(e) => {
+            report.errors.push(e);
+            return (report, actuals);
+        }
+    };
+    let spec: TestFileSpec = match yaml::parse(&src).and_then(|n| {
+        if n.is_null() {
+            yaml::from_str("{}").map(|(v, _)| v)
+        } else {
+            yaml::from_node(&n)
+        }
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            let sep = if e.pos.is_some() { ":" } else { ": " };
+            report.errors.push(format!("{path}{sep}{e}"));
+            return (report, actuals);
+        }
+    };
+    let mut rule_files = Vec::new();
+    for rf in &spec.rule_files {
+        let pattern = join(path, rf);
+        match files.glob(&pattern) {
+            Ok(m) => {
+                if m.is_empty() {
+                    report
+                        .warnings
+                        .push(format!("  WARNING: no file match pattern {pattern}"));
+                }
+                rule_files.extend(m);
+            }
+            Err(e) => {
+                report.errors.push(e);
+                return (report, actuals);
+            }
+        }
+    }
+    let eval_interval = spec.evaluation_interval.map_or(60_000, |d| d.0).max(1);
+    let mut order: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, g) in spec.group_eval_order.iter().enumerate() {
+        if order.insert(g, i).is_some() {
+            report
+                .errors
+                .push(format!("group name repeated in evaluation order: {g}"));
+            return (report, actuals);
+        }
+    }
+    // load rule files once; load errors fail every test group, as in promtool
+    let mut groups: Vec<Group> = Vec::new();
+    let mut load_errors = Vec::new();
+    for f in &rule_files {
+        match files.read(f) {
+            Err(e) => load_errors.push(e),
+            Ok(text) => match load_rule_file(f, &text) {
+                Ok(g) => groups.extend(g),
+                Err(es) => load_errors.extend(es.errors.iter().map(|e| match e.pos {
+                    Some(p) => format!("{}: {}:{}: {}", e.file, p.line, p.col, e.message),
+                    None => format!("{}: {}", e.file, e.message),
+                })),
+            },
+        }
+    }
+    groups.sort_by_key(|g| order.get(g.name.as_str()).copied().unwrap_or(0));
+    for tg in &spec.tests {
+        if !load_errors.is_empty() {
+            report.errors.extend(load_errors.iter().cloned());
+            actuals.push(Actuals::default());
+            continue;
+        }
+        let (errs, act) = run_group(tg, &groups, eval_interval);
+        report.errors.extend(errs);
+        actuals.push(act);
+    }
+    (report, actuals)
+}
+
+fn sort_key(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs.to_vec()
+}
+
+fn alerts_string(list: &GotAlerts) -> String {
+    if list.is_empty() {
+        return "[]".into();
+    }
+    let one = |(l, a): &(Pairs, Pairs)| {
+        format!(
+            "Labels:{}\nAnnotations:{}",
+            pairs_string(l),
+            pairs_string(a)
+        )
+    };
+    let mut s = format!("[\n0:{}", indent(&format!("\n{}", one(&list[0])), "  "));
+    for (i, item) in list.iter().enumerate().skip(1) {
+        s.push_str(&format!(
+            ",\n{i}:{}",
+            indent(&format!("\n{}", one(item)), "  ")
+        ));
+    }
+    s.push_str("\n]");
+    s
+}
+
+/// promtool's `indentLines`: prefixes every line but the first.
+fn indent(s: &str, prefix: &str) -> String {
+    s.split('\n')
+        .collect::<Vec<_>>()
+        .join(&format!("\n{prefix}"))
+}
+
+fn samples_string(list: &[(Labels, f64)]) -> String {
+    if list.is_empty() {
+        return "nil".into();
+    }
+    list.iter()
+        .map(|(l, v)| format!("{l} {}", fmt_big_e(*v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn run_group(tg: &TestGroupSpec, groups: &[Group], eval_interval: i64) -> (Vec<String>, Actuals) {
+    let mut errs = Vec::new();
+    let mut act = Actuals::default();
+    for a in &tg.alert_rule_test {
+        if a.alertname.is_empty() {
+            let in_group = if tg.name.is_empty() {
+                String::new()
+            } else {
+                format!(" (in TestGroup {})", tg.name)
+            };
+            return (
+                vec![format!(
+                    "an item under alert_rule_test misses required attribute alertname at eval_time {}{in_group}",
+                    a.eval_time
+                )],
+                act,
+            );
+        }
+    }
+    // parse inputs first: a bad series fails the group before any evaluation
+    let interval = tg.interval.map_or(0, |d| d.0);
+    let mut samples: Vec<(i64, Labels, f64)> = Vec::new();
+    for s in &tg.input_series {
+        let labels = match parse_metric(&s.series) {
+            Ok(l) => l,
+            Err(e) => return (vec![e], act),
+        };
+        let values = match parse_values(&s.values) {
+            Ok(v) => v,
+            Err(e) => return (vec![e], act),
+        };
+        for (i, v) in values.into_iter().enumerate() {
+            if let SeqValue::Value(v) = v {
+                samples.push((i as i64 * interval, labels.clone(), v));
+            }
+        }
+    }
+    let mut logs: Vec<LogRecord> = Vec::new();
+    for li in &tg.input_logs {
+        let labels = match parse_metric(&li.stream) {
+            Ok(l) => l,
+            Err(e) => return (vec![format!("input_logs stream {:?}: {e}", li.stream)], act),
+        };
+        for l in &li.lines {
+            let every = l.every.map_or(1000, |d| d.0);
+            for k in 0..l.repeat.unwrap_or(1) {
+                logs.push(LogRecord {
+                    labels: labels.clone(),
+                    t_ms: l.at.0 + k as i64 * every,
+                    line: l.line.clone(),
+                });
+            }
+        }
+    }
+    logs.sort_by_key(|r| r.t_ms);
+    let maxt = tg
+        .alert_rule_test
+        .iter()
+        .map(|a| a.eval_time.0)
+        .chain(tg.promql_expr_test.iter().map(|p| p.eval_time.0))
+        .max()
+        .unwrap_or(0);
+    let last_ts = maxt - maxt % eval_interval;
+    let config = EngineConfig {
+        default_interval_ms: eval_interval,
+        out_of_order_tolerance_ms: i64::MAX / 4,
+        external_labels: tg.external_labels.clone(),
+        external_url: tg.external_url.clone(),
+        write_alert_series: true,
+    };
+    let mut engine = Engine::new(groups.to_vec(), config);
+    for (t, labels, v) in samples {
+        if t <= last_ts {
+            engine.observe(Event::Sample(Sample {
+                labels,
+                t_ms: t,
+                value: v,
+            }));
+        }
+    }
+    for rec in logs {
+        if rec.t_ms <= last_ts {
+            engine.observe(Event::Log(rec));
+        }
+    }
+    engine.take_diagnostics();
+    let mut times: Vec<i64> = tg.alert_rule_test.iter().map(|a| a.eval_time.0).collect();
+    times.sort_unstable();
+    times.dedup();
+    act.alerts = vec![Vec::new(); tg.alert_rule_test.len()];
+    let mut curr = 0;
+    let mut ts = 0;
+    while ts <= maxt {
+        engine.evaluate_all_at(ts);
+        let rule_errs = engine.rule_errors();
+        if !rule_errs.is_empty() {
+            for (name, e) in rule_errs {
+                errs.push(format!(
+                    "    rule: {name}, time: {}, err: {e}",
+                    go_duration(ts)
+                ));
+            }
+            return (errs, act);
+        }
+        while curr < times.len() && ts <= times[curr] && times[curr] < ts + eval_interval {
+            let t = times[curr];
+            for (i, case) in tg
+                .alert_rule_test
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.eval_time.0 == t)
+            {
+                let mut got: GotAlerts = engine
+                    .alerts_of(&case.alertname)
+                    .filter(|a| a.state == crate::alert::AlertState::Firing)
+                    .map(|a| {
+                        let l = a
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect();
+                        (l, a.annotations.clone())
+                    })
+                    .collect();
+                let mut exp: GotAlerts = case
+                    .exp_alerts
+                    .iter()
+                    .map(|e| {
+                        let mut l = e.exp_labels.clone();
+                        l.insert("alertname".into(), case.alertname.clone());
+                        (
+                            l.into_iter().collect(),
+                            e.exp_annotations.clone().into_iter().collect(),
+                        )
+                    })
+                    .collect();
+                got.sort_by(|a, b| {
+                    sort_key(&a.0)
+                        .cmp(&sort_key(&b.0))
+                        .then_with(|| a.1.cmp(&b.1))
+                });
+                exp.sort_by(|a, b| {
+                    sort_key(&a.0)
+                        .cmp(&sort_key(&b.0))
+                        .then_with(|| a.1.cmp(&b.1))
+                });
+                if got != exp {
+                    let name = if tg.name.is_empty() {
+                        String::new()
+                    } else {
+                        format!("    name: {},\n", tg.name)
+                    };
+                    errs.push(format!(
+                        "{name}    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
+                        case.alertname,
+                        case.eval_time,
+                        indent(&alerts_string(&exp), "            "),
+                        indent(&alerts_string(&got), "            "),
+                    ));
+                }
+                act.alerts[i] = got;
+            }
+            curr += 1;
+        }
+        ts += eval_interval;
+    }
+    for case in &tg.promql_expr_test {
+        let fail = |m: String| {
+            format!(
+                "    expr: {}, time: {}, err: {m}",
+                go_quote(&case.expr),
+                case.eval_time
+            )
+        };
+        let got = match parse_expr(&case.expr) {
+            Err(e) => Err(format!("{}:{}: parse error: {}", e.line, e.col, e.message)),
+            Ok(expr) => match eval::eval_instant(&expr, engine.store(), case.eval_time.0) {
+                Err(e) => Err(e.to_string()),
+                Ok(Value::Vector(v)) => Ok(v
+                    .into_iter()
+                    .map(|s| (s.labels, s.value))
+                    .collect::<Vec<_>>()),
+                Ok(Value::Scalar(v)) => Ok(vec![(Labels::empty(), v)]),
+                Ok(_) => Err("rule result is not a vector or scalar".to_string()),
+            },
+        };
+        let mut got = match got {
+            Ok(g) => g,
+            Err(e) => {
+                errs.push(fail(e.clone()));
+                act.exprs.push(Err(e));
+                continue;
+            }
+        };
+        let mut exp = Vec::new();
+        let mut bad = None;
+        for s in &case.exp_samples {
+            match parse_metric(&s.labels) {
+                Ok(l) => exp.push((l, s.value)),
+                Err(e) => {
+                    bad = Some(format!("labels {}: {e}", go_quote(&s.labels)));
+                    break;
+                }
+            }
+        }
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        act.exprs.push(Ok(got.clone()));
+        if let Some(b) = bad {
+            errs.push(fail(b));
+            continue;
+        }
+        exp.sort_by(|a, b| a.0.cmp(&b.0));
+        let equal =
+            exp.len() == got.len() && exp.iter().zip(&got).all(|(e, g)| e.0 == g.0 && e.1 == g.1);
+        if !equal {
+            errs.push(format!(
+                "    expr: {}, time: {},\n        exp: {}\n        got: {}",
+                go_quote(&case.expr),
+                case.eval_time,
+                samples_string(&exp),
+                samples_string(&got)
+            ));
+        }
+    }
+    (errs, act)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_like_go() {
+        assert_eq!(join("t.yml", "r.yml"), "r.yml");
+        assert_eq!(join("/a/b/t.yml", "../r.yml"), "/a/r.yml");
+        assert_eq!(join("a/t.yml", "./x/r.yml"), "a/x/r.yml");
+        assert_eq!(join("a/t.yml", "/abs.yml"), "/abs.yml");
+    }
+
+    #[test]
+    fn output_shape() {
+        let r = Report {
+            file: "t.yml".into(),
+            warnings: vec![],
+            errors: vec!["x".into()],
+        };
+        let o = r.output();
+        assert_eq!(o[1], (Stream::Stderr, "  FAILED:".to_string()));
+        assert_eq!(o.len(), 5);
+    }
+}
