@@ -1,1 +1,11 @@
 //! notifyd: the alerting daemon as a library (ingest, evaluate, route, group, silence, outbox, dispatch).
+
+// Routing and policy (Alertmanager-compatible config, route tree, grouping, inhibition, silences).
+pub mod config;
+pub mod decode;
+pub mod group;
+pub mod matcher;
+pub mod receivers;
+pub mod route;
+pub mod timeinterval;
+pub mod yaml;
