@@ -1,17 +1,33 @@
 //! Evaluation of expressions against a [`Store`]: PromQL semantics (Prometheus 2.42) for
 //! metric expressions and LogQL-style pipelines for log expressions.
+//!
+//! Semantics follow Prometheus 2.42: instant selectors look back 5 m (inclusive) and ignore
+//! series whose latest sample is a staleness marker; range selectors take `[t-range, t]`
+//! (both ends inclusive, stale markers skipped); `rate`/`increase`/`delta` extrapolate exactly
+//! like Prometheus' `extrapolatedRate`; functions and arithmetic drop `__name__` (except
+//! `last_over_time`, `label_replace`, `label_join`, `sort*`, comparisons without `bool`, set
+//! operators, `topk`/`bottomk`).
 
+mod aggregate;
+mod binary;
+mod functions;
+mod logs;
 mod prefilter;
 mod store;
 
 pub use prefilter::LogPrefilter;
 pub use store::{Rejected, Store};
 
-use crate::input::Labels;
-use crate::syntax::Expr;
+use std::collections::HashMap;
+
+use crate::input::{FxHashMap, Labels, is_stale_nan};
+use crate::syntax::{Expr, MatrixSelector, UnaryOp, VectorSelector};
 
 /// The staleness look-back of instant vector selectors (5 m, as in Prometheus).
 pub const LOOKBACK_DELTA_MS: i64 = 300_000;
+
+/// The default subquery resolution when `[range:]` gives none.
+pub const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 
 /// One element of an instant vector.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,27 +66,25 @@ pub enum EvalError {
     /// Two result elements ended up with the same labels.
     #[error("vector cannot contain metrics with the same labelset")]
     DuplicateLabelset,
-    /// A vector matching found several series on the "one" side.
+    /// A vector matching found several series on the "one" side, or similar.
     #[error("{0}")]
     Matching(String),
     /// Something this engine does not evaluate.
     #[error("unsupported: {0}")]
     Unsupported(String),
-    /// A bad argument value (e.g. a regex in label_replace).
+    /// A bad argument value (e.g. an invalid regex in label_replace).
     #[error("{0}")]
     Invalid(String),
 }
 
 /// Evaluates `expr` at time `t_ms` (an instant query).
 pub fn eval_instant(expr: &Expr, store: &Store, t_ms: i64) -> Result<Value, EvalError> {
-    let _ = (expr, store, t_ms);
-    Err(EvalError::Unsupported(
-        "evaluation not implemented yet".into(),
-    ))
+    Ctx { store, t: t_ms }.eval(expr)
 }
 
-/// Evaluates `expr` at every step from `start_ms` to `end_ms` (a range query); the result is a
-/// matrix (a scalar expression becomes one series without labels).
+/// Evaluates `expr` at every step from `start_ms` to `end_ms` inclusive (a range query); the
+/// result is a matrix (a scalar becomes one series without labels). Series are sorted by
+/// labels.
 pub fn eval_range(
     expr: &Expr,
     store: &Store,
@@ -78,8 +92,269 @@ pub fn eval_range(
     end_ms: i64,
     step_ms: i64,
 ) -> Result<Value, EvalError> {
-    let _ = (expr, store, start_ms, end_ms, step_ms);
-    Err(EvalError::Unsupported(
-        "evaluation not implemented yet".into(),
-    ))
+    if step_ms <= 0 {
+        return Err(EvalError::Invalid("step must be positive".into()));
+    }
+    let mut out: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+    let mut t = start_ms;
+    while t <= end_ms {
+        match eval_instant(expr, store, t)? {
+            Value::Scalar(v) => out.entry(Labels::empty()).or_default().push((t, v)),
+            Value::Vector(v) => {
+                for s in v {
+                    out.entry(s.labels).or_default().push((t, s.value));
+                }
+            }
+            Value::Matrix(_) | Value::String(_) => {
+                return Err(EvalError::Invalid(
+                    "range evaluation needs a scalar or instant vector expression".into(),
+                ));
+            }
+        }
+        t += step_ms;
+    }
+    let mut series: Vec<Series> = out
+        .into_iter()
+        .map(|(labels, points)| Series { labels, points })
+        .collect();
+    series.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(Value::Matrix(series))
 }
+
+/// Evaluation context: the store and the evaluation time.
+pub(crate) struct Ctx<'s> {
+    pub store: &'s Store,
+    pub t: i64,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
+        match e {
+            Expr::Number(v) => Ok(Value::Scalar(*v)),
+            Expr::String(s) => Ok(Value::String(s.clone())),
+            Expr::Vector(vs) => Ok(Value::Vector(self.vector_selector(vs, |_, v| v))),
+            Expr::Matrix(ms) => Ok(Value::Matrix(self.matrix_selector(ms))),
+            Expr::Subquery(sq) => Ok(Value::Matrix(self.subquery(sq)?)),
+            Expr::Unary(op, inner) => {
+                let v = self.eval(inner)?;
+                Ok(match (op, v) {
+                    (UnaryOp::Pos, v) => v,
+                    (UnaryOp::Neg, Value::Scalar(x)) => Value::Scalar(-x),
+                    (UnaryOp::Neg, Value::Vector(v)) => Value::Vector(
+                        v.into_iter()
+                            .map(|s| Sample {
+                                labels: s.labels.without_metric_name(),
+                                value: -s.value,
+                            })
+                            .collect(),
+                    ),
+                    (_, other) => other,
+                })
+            }
+            Expr::Binary(b) => binary::eval_binary(self, b),
+            Expr::Call(c) => functions::eval_call(self, c),
+            Expr::Aggregate(a) => aggregate::eval_aggregate(self, a),
+            Expr::LogRange(r) => Ok(Value::Matrix(logs::log_range_matrix(self, r))),
+            Expr::Log(_) => Err(EvalError::Unsupported(
+                "a log stream query is not a metric; wrap it in count_over_time(... [5m]) or similar"
+                    .into(),
+            )),
+        }
+    }
+
+    pub(crate) fn eval_vector(&self, e: &Expr) -> Result<Vec<Sample>, EvalError> {
+        match self.eval(e)? {
+            Value::Vector(v) => Ok(v),
+            other => Err(EvalError::Invalid(format!(
+                "expected instant vector, got {}",
+                type_name(&other)
+            ))),
+        }
+    }
+
+    pub(crate) fn eval_scalar(&self, e: &Expr) -> Result<f64, EvalError> {
+        match self.eval(e)? {
+            Value::Scalar(v) => Ok(v),
+            other => Err(EvalError::Invalid(format!(
+                "expected scalar, got {}",
+                type_name(&other)
+            ))),
+        }
+    }
+
+    pub(crate) fn eval_string(&self, e: &Expr) -> Result<String, EvalError> {
+        match self.eval(e)? {
+            Value::String(v) => Ok(v),
+            other => Err(EvalError::Invalid(format!(
+                "expected string, got {}",
+                type_name(&other)
+            ))),
+        }
+    }
+
+    /// Instant selector; `f(sample_t, value)` maps the selected sample to the output value
+    /// (used by `timestamp()`).
+    pub(crate) fn vector_selector(
+        &self,
+        vs: &VectorSelector,
+        f: impl Fn(i64, f64) -> f64,
+    ) -> Vec<Sample> {
+        let matchers: Vec<_> = vs.all_matchers().collect();
+        let ids = self.store.select(matchers.iter().map(|m| m.as_ref()));
+        let reft = self.t - vs.offset_ms;
+        let mint = reft - LOOKBACK_DELTA_MS;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let s = self.store.series(id);
+            let idx = s.samples.partition_point(|&(t, _)| t <= reft);
+            if idx == 0 {
+                continue;
+            }
+            let (t, v) = s.samples[idx - 1];
+            if t < mint || is_stale_nan(v) {
+                continue;
+            }
+            out.push(Sample {
+                labels: s.labels.clone(),
+                value: f(t, v),
+            });
+        }
+        out
+    }
+
+    /// Range selector: points in `[t - offset - range, t - offset]`, stale markers skipped,
+    /// series without points left out.
+    pub(crate) fn matrix_selector(&self, ms: &MatrixSelector) -> Vec<Series> {
+        let vs = &ms.selector;
+        let matchers: Vec<_> = vs.all_matchers().collect();
+        let ids = self.store.select(matchers.iter().map(|m| m.as_ref()));
+        let maxt = self.t - vs.offset_ms;
+        let mint = maxt - ms.range_ms;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let s = self.store.series(id);
+            let from = s.samples.partition_point(|&(t, _)| t < mint);
+            let points: Vec<(i64, f64)> = s
+                .samples
+                .range(from..)
+                .take_while(|&&(t, _)| t <= maxt)
+                .filter(|&&(_, v)| !is_stale_nan(v))
+                .copied()
+                .collect();
+            if !points.is_empty() {
+                out.push(Series {
+                    labels: s.labels.clone(),
+                    points,
+                });
+            }
+        }
+        out
+    }
+
+    fn subquery(&self, sq: &crate::syntax::Subquery) -> Result<Vec<Series>, EvalError> {
+        let step = if sq.step_ms > 0 {
+            sq.step_ms
+        } else {
+            DEFAULT_SUBQUERY_STEP_MS
+        };
+        let end = self.t - sq.offset_ms;
+        let from = end - sq.range_ms;
+        let mut start = step * from.div_euclid(step);
+        if start < from {
+            start += step;
+        }
+        let mut map: FxHashMap<Labels, Vec<(i64, f64)>> = FxHashMap::default();
+        let mut order: Vec<Labels> = Vec::new();
+        let mut t = start;
+        while t <= end {
+            let ctx = Ctx {
+                store: self.store,
+                t,
+            };
+            match ctx.eval(&sq.expr)? {
+                Value::Vector(v) => {
+                    for s in v {
+                        let e = map.entry(s.labels.clone()).or_default();
+                        if e.is_empty() {
+                            order.push(s.labels);
+                        }
+                        e.push((t, s.value));
+                    }
+                }
+                Value::Scalar(v) => {
+                    let e = map.entry(Labels::empty()).or_default();
+                    if e.is_empty() {
+                        order.push(Labels::empty());
+                    }
+                    e.push((t, v));
+                }
+                _ => {
+                    return Err(EvalError::Invalid(
+                        "subquery needs an instant vector".into(),
+                    ));
+                }
+            }
+            t += step;
+        }
+        Ok(order
+            .into_iter()
+            .map(|l| {
+                let points = map.remove(&l).unwrap_or_default();
+                Series { labels: l, points }
+            })
+            .collect())
+    }
+}
+
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Scalar(_) => "scalar",
+        Value::Vector(_) => "instant vector",
+        Value::Matrix(_) => "range vector",
+        Value::String(_) => "string",
+    }
+}
+
+/// Fails with [`EvalError::DuplicateLabelset`] when two samples share labels.
+pub(crate) fn check_unique(v: &[Sample]) -> Result<(), EvalError> {
+    if v.len() < 2 {
+        return Ok(());
+    }
+    let mut seen: FxHashMap<&Labels, ()> = FxHashMap::default();
+    seen.reserve(v.len());
+    for s in v {
+        if seen.insert(&s.labels, ()).is_some() {
+            return Err(EvalError::DuplicateLabelset);
+        }
+    }
+    Ok(())
+}
+
+/// Go's `math.Min` (NaN wins).
+pub(crate) fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { a } else { b }
+    } else if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Go's `math.Max` (NaN wins).
+pub(crate) fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_positive() { a } else { b }
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! Aggregation operators (`sum`, `avg`, `topk`, `count_values`, …) with `by` / `without`.
+
+use super::functions::{quantile, variance};
+use super::{Ctx, EvalError, Sample, Value};
+use crate::input::{FxHashMap, Labels, METRIC_NAME};
+use crate::syntax::{AggOp, Aggregate, Grouping};
+
+/// The output labels of a group for `by` / `without` (and no clause: no labels).
+pub(crate) fn group_labels(l: &Labels, g: Option<&Grouping>) -> Labels {
+    match g {
+        None => Labels::empty(),
+        Some(g) if g.without => {
+            l.filtered(|n| n != METRIC_NAME && !g.labels.iter().any(|x| x == n))
+        }
+        Some(g) => l.filtered(|n| g.labels.iter().any(|x| x == n)),
+    }
+}
+
+struct Group {
+    labels: Labels,
+    members: Vec<usize>,
+}
+
+pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Value, EvalError> {
+    let v = ctx.eval_vector(&a.expr)?;
+    let g = a.grouping.as_ref();
+    if a.op == AggOp::CountValues {
+        let Some(p) = &a.param else {
+            return Err(EvalError::Invalid("count_values needs a label name".into()));
+        };
+        let label = ctx.eval_string(p)?;
+        if !valid_label(&label) {
+            return Err(EvalError::Invalid(format!("invalid label name {label:?}")));
+        }
+        let mut counts: FxHashMap<Labels, f64> = FxHashMap::default();
+        let mut order = Vec::new();
+        for s in &v {
+            let l = group_labels(&s.labels, g).with(&label, &format_go_float(s.value));
+            let c = counts.entry(l.clone()).or_insert_with(|| {
+                order.push(l);
+                0.0
+            });
+            *c += 1.0;
+        }
+        return Ok(Value::Vector(
+            order
+                .into_iter()
+                .map(|l| {
+                    let value = counts.get(&l).copied().unwrap_or(0.0);
+                    Sample { labels: l, value }
+                })
+                .collect(),
+        ));
+    }
+    let param = match (&a.param, a.op) {
+        (Some(p), AggOp::Topk | AggOp::Bottomk | AggOp::Quantile) => Some(ctx.eval_scalar(p)?),
+        _ => None,
+    };
+    // group the input
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
+    for (i, s) in v.iter().enumerate() {
+        let gl = group_labels(&s.labels, g);
+        let gi = *index.entry(gl.clone()).or_insert_with(|| {
+            groups.push(Group {
+                labels: gl,
+                members: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[gi].members.push(i);
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for grp in groups {
+        let vals = || grp.members.iter().map(|&i| v[i].value);
+        let value = match a.op {
+            AggOp::Sum => vals().sum(),
+            AggOp::Avg => {
+                let mut mean = 0.0;
+                let mut n = 0.0;
+                for x in vals() {
+                    n += 1.0;
+                    if n == 1.0 {
+                        mean = x;
+                        continue;
+                    }
+                    if f64::is_infinite(mean) {
+                        if x.is_infinite() && (mean > 0.0) == (x > 0.0) {
+                            continue;
+                        }
+                        if !x.is_infinite() && !x.is_nan() {
+                            continue;
+                        }
+                    }
+                    mean += x / n - mean / n;
+                }
+                mean
+            }
+            AggOp::Count => grp.members.len() as f64,
+            AggOp::Group => 1.0,
+            AggOp::Min => vals().fold(f64::NAN, |m, x| if x < m || m.is_nan() { x } else { m }),
+            AggOp::Max => vals().fold(f64::NAN, |m, x| if x > m || m.is_nan() { x } else { m }),
+            AggOp::Stddev => variance(vals()).sqrt(),
+            AggOp::Stdvar => variance(vals()),
+            AggOp::Quantile => {
+                let mut xs: Vec<f64> = vals().collect();
+                quantile(param.unwrap_or(f64::NAN), &mut xs)
+            }
+            AggOp::Topk | AggOp::Bottomk => {
+                let k = param.unwrap_or(0.0);
+                if k.is_nan() || k < 1.0 {
+                    continue;
+                }
+                let k = if k >= grp.members.len() as f64 {
+                    grp.members.len()
+                } else {
+                    k as usize
+                };
+                let mut m = grp.members.clone();
+                let top = a.op == AggOp::Topk;
+                m.sort_by(|&x, &y| {
+                    let (a, b) = (v[x].value, v[y].value);
+                    // NaN ranks last for both topk and bottomk
+                    match (a.is_nan(), b.is_nan()) {
+                        (true, true) => std::cmp::Ordering::Equal,
+                        (true, false) => std::cmp::Ordering::Greater,
+                        (false, true) => std::cmp::Ordering::Less,
+                        _ if top => b.partial_cmp(&a).unwrap_or(std::cmp::Ordering::Equal),
+                        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+                    }
+                });
+                for &i in &m[..k] {
+                    out.push(v[i].clone());
+                }
+                continue;
+            }
+            AggOp::CountValues => unreachable_count_values(),
+        };
+        out.push(Sample {
+            labels: grp.labels,
+            value,
+        });
+    }
+    Ok(Value::Vector(out))
+}
+
+fn unreachable_count_values() -> f64 {
+    // handled above; keep the match exhaustive without panicking
+    f64::NAN
+}
+
+fn valid_label(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|x| x.is_ascii_alphabetic() || x == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest decimal without exponent.
+pub(crate) fn format_go_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
