@@ -1,0 +1,368 @@
+//! serde `Deserializer` over a borrowed [`Value`]: typed reads without copying, and errors that
+//! name the full key path of the offending leaf. Allocates only when it fails.
+
+use std::fmt;
+
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
+    VariantAccess, Visitor,
+};
+
+use crate::value::{Segment, Value, push_segment};
+
+/// The path from the deserialization root to the current node, kept on the stack.
+#[derive(Clone, Copy)]
+pub(crate) enum Trail<'p> {
+    /// The root: the branch prefix and the key asked for.
+    Root(&'p str, &'p str),
+    /// A map entry below `parent`.
+    Key(&'p Trail<'p>, &'p str),
+    /// A sequence element below `parent`.
+    Index(&'p Trail<'p>, usize),
+}
+
+impl Trail<'_> {
+    /// Writes the full dotted path.
+    pub(crate) fn render(&self, out: &mut String) {
+        match self {
+            Trail::Root(prefix, key) => {
+                out.push_str(prefix);
+                if !prefix.is_empty() && !key.is_empty() && !key.starts_with('[') {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Trail::Key(p, k) => {
+                p.render(out);
+                push_segment(out, Segment::Key(k));
+            }
+            Trail::Index(p, i) => {
+                p.render(out);
+                push_segment(out, Segment::Index(*i));
+            }
+        }
+    }
+}
+
+/// A deserialization failure and the path of the node where it happened.
+#[derive(Debug)]
+pub(crate) struct DeError {
+    pub(crate) message: String,
+    pub(crate) path: Option<String>,
+}
+
+impl DeError {
+    fn at(mut self, trail: &Trail<'_>) -> Self {
+        if self.path.is_none() {
+            let mut p = String::new();
+            trail.render(&mut p);
+            self.path = Some(p);
+        }
+        self
+    }
+}
+
+impl fmt::Display for DeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl de::Error for DeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DeError {
+            message: msg.to_string(),
+            path: None,
+        }
+    }
+}
+
+/// Deserializes from one borrowed node.
+pub(crate) struct ValueDe<'de, 'p> {
+    value: &'de Value,
+    trail: Trail<'p>,
+}
+
+impl<'de, 'p> ValueDe<'de, 'p> {
+    pub(crate) fn new(value: &'de Value, trail: Trail<'p>) -> Self {
+        ValueDe { value, trail }
+    }
+
+    fn unexpected(&self) -> de::Unexpected<'de> {
+        // leaf-kinds:
+        match self.value {
+            Value::Null => de::Unexpected::Unit,
+            Value::Bool(b) => de::Unexpected::Bool(*b),
+            Value::Int(i) => de::Unexpected::Signed(*i),
+            Value::Float(f) => de::Unexpected::Float(*f),
+            Value::String(s) => de::Unexpected::Str(s),
+            Value::Seq(_) => de::Unexpected::Seq,
+            Value::Map(_) => de::Unexpected::Map,
+        }
+    }
+}
+
+impl<'de> Deserializer<'de> for ValueDe<'de, '_> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let trail = &self.trail;
+        // leaf-kinds:
+        let r = match self.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::Seq(s) => {
+                let mut acc = SeqAcc {
+                    iter: s.iter().enumerate(),
+                    parent: trail,
+                };
+                let out = visitor.visit_seq(&mut acc)?;
+                if acc.iter.len() > 0 {
+                    Err(de::Error::invalid_length(s.len(), &"fewer elements"))
+                } else {
+                    Ok(out)
+                }
+            }
+            Value::Map(m) => visitor.visit_map(MapAcc {
+                iter: m.iter(),
+                next: None,
+                parent: trail,
+            }),
+        };
+        r.map_err(|e| e.at(trail))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.value {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        let trail = &self.trail;
+        let r = match self.value {
+            Value::String(s) => visitor.visit_enum(BorrowedStrDeserializer::<DeError>::new(s)),
+            Value::Map(m) if m.len() == 1 => match m.iter().next() {
+                Some((k, v)) => visitor.visit_enum(EnumAcc {
+                    key: k,
+                    value: v,
+                    parent: trail,
+                }),
+                None => Err(de::Error::invalid_type(self.unexpected(), &"enum")),
+            },
+            _ => Err(de::Error::invalid_type(
+                self.unexpected(),
+                &"a string or a map with one key",
+            )),
+        };
+        r.map_err(|e| e.at(trail))
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+struct SeqAcc<'p, I> {
+    iter: I,
+    parent: &'p Trail<'p>,
+}
+
+impl<'de, 'p, I: Iterator<Item = (usize, &'de Value)>> SeqAccess<'de> for &mut SeqAcc<'p, I> {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        match self.iter.next() {
+            Some((i, v)) => {
+                let trail = Trail::Index(self.parent, i);
+                seed.deserialize(ValueDe { value: v, trail }).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+struct MapAcc<'de, 'p> {
+    iter: indexmap::map::Iter<'de, String, Value>,
+    next: Option<(&'de str, &'de Value)>,
+    parent: &'p Trail<'p>,
+}
+
+impl<'de> MapAccess<'de> for MapAcc<'de, '_> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        match self.iter.next() {
+            Some((k, v)) => {
+                self.next = Some((k, v));
+                let trail = Trail::Key(self.parent, k);
+                seed.deserialize(BorrowedStrDeserializer::<DeError>::new(k))
+                    .map(Some)
+                    .map_err(|e| e.at(&trail))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        match self.next.take() {
+            Some((k, v)) => seed.deserialize(ValueDe {
+                value: v,
+                trail: Trail::Key(self.parent, k),
+            }),
+            None => Err(de::Error::custom("value requested before key")),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+struct EnumAcc<'de, 'p> {
+    key: &'de str,
+    value: &'de Value,
+    parent: &'p Trail<'p>,
+}
+
+impl<'de: 'p, 'p> EnumAccess<'de> for EnumAcc<'de, 'p> {
+    type Error = DeError;
+    type Variant = ValueDe<'de, 'p>;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), DeError> {
+        let tag = seed.deserialize(BorrowedStrDeserializer::<DeError>::new(self.key))?;
+        Ok((
+            tag,
+            ValueDe {
+                value: self.value,
+                trail: Trail::Key(self.parent, self.key),
+            },
+        ))
+    }
+}
+
+impl<'de> VariantAccess<'de> for ValueDe<'de, '_> {
+    type Error = DeError;
+
+    fn unit_variant(self) -> Result<(), DeError> {
+        match self.value {
+            Value::Null => Ok(()),
+            _ => Err(de::Error::invalid_type(self.unexpected(), &"unit variant")),
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_any(visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_any(visitor)
+    }
+}
+
+impl<'de> IntoDeserializer<'de, DeError> for &'de Value {
+    type Deserializer = ValueDe<'de, 'static>;
+    fn into_deserializer(self) -> Self::Deserializer {
+        ValueDe {
+            value: self,
+            trail: Trail::Root("", ""),
+        }
+    }
+}
+
+/// Builds a [`Value`] from any self-describing deserializer.
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any configuration value")
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_none<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                serde::Deserialize::deserialize(d)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+                Ok(Value::Bool(b))
+            }
+            fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+                Ok(Value::Int(i))
+            }
+            fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+                Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
+            }
+            fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+                Ok(Value::Float(f))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+                Ok(Value::String(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Value, E> {
+                Ok(Value::String(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+                let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
+                while let Some(e) = a.next_element()? {
+                    v.push(e);
+                }
+                Ok(Value::Seq(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+                let mut m = crate::value::Map::default();
+                while let Some((k, v)) = a.next_entry::<String, Value>()? {
+                    m.insert(k, v);
+                }
+                Ok(Value::Map(m))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
