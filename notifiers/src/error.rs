@@ -1,6 +1,7 @@
 //! Delivery errors: opaque, classified only through predicates that drive retries.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Why a delivery failed. Retry logic must use only the predicates, never the message text.
 #[derive(Debug)]
@@ -8,6 +9,7 @@ pub struct DeliveryError {
     kind: Kind,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    retry_after: Option<Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +26,7 @@ impl DeliveryError {
             kind: Kind::Transient,
             message: message.into(),
             source: None,
+            retry_after: None,
         }
     }
     /// The receiver did not answer in time (retryable).
@@ -32,6 +35,7 @@ impl DeliveryError {
             kind: Kind::Timeout,
             message: message.into(),
             source: None,
+            retry_after: None,
         }
     }
     /// A failure that will not succeed on retry (SMTP 5xx, HTTP 4xx other than 408/429).
@@ -40,12 +44,22 @@ impl DeliveryError {
             kind: Kind::Permanent,
             message: message.into(),
             source: None,
+            retry_after: None,
         }
     }
     /// Attaches the underlying error.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
+    }
+    /// Records the receiver's `Retry-After` hint.
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+    /// The receiver's `Retry-After` hint, if it sent one: the earliest sensible next attempt.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
     /// True when a retry may succeed (includes timeouts).
     pub fn is_transient(&self) -> bool {
@@ -72,5 +86,20 @@ impl std::error::Error for DeliveryError {
         self.source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A notifier configuration that cannot work (bad URL, bad address, plain SMTP to a remote host).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BuildError {
+    message: String,
+}
+
+impl BuildError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
     }
 }

@@ -21,3 +21,22 @@ pub trait Notifier: Send + Sync {
     /// Delivers `notification` once; retries are the caller's business.
     fn deliver<'a>(&'a self, notification: &'a Notification) -> DeliverFuture<'a>;
 }
+
+/// The closed set of notifier kinds, for selecting one from configuration.
+#[derive(Clone, Debug)]
+pub enum NotifierConfig {
+    /// Email over SMTP.
+    Email(crate::EmailConfig),
+    /// HTTP POST.
+    Webhook(crate::WebhookConfig),
+}
+
+impl NotifierConfig {
+    /// Builds the notifier this config describes.
+    pub fn build(self) -> Result<std::sync::Arc<dyn Notifier>, crate::BuildError> {
+        Ok(match self {
+            NotifierConfig::Email(c) => std::sync::Arc::new(crate::EmailNotifier::new(c)?),
+            NotifierConfig::Webhook(c) => std::sync::Arc::new(crate::WebhookNotifier::new(c)?),
+        })
+    }
+}

@@ -176,6 +176,113 @@ impl Smtp {
     }
 }
 
+/// A test certificate authority and a leaf certificate for `localhost` / `127.0.0.1` signed by it
+/// (clients such as lettre reject a self-signed certificate used as an end entity).
+pub struct TestCerts {
+    /// The CA certificate (PEM): what a client trusts.
+    pub ca_pem: String,
+    /// The leaf certificate (PEM) the server presents.
+    pub leaf_pem: String,
+    /// The leaf's private key (PEM).
+    pub leaf_key_pem: String,
+}
+
+impl TestCerts {
+    /// Generates a fresh CA and leaf with rcgen.
+    pub fn generate() -> TestCerts {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "c5 test CA");
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        TestCerts {
+            ca_pem: ca_cert.pem(),
+            leaf_pem: leaf.pem(),
+            leaf_key_pem: leaf_key.serialize_pem(),
+        }
+    }
+}
+
+/// How [`SmtpTls`] protects the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTlsMode {
+    /// STARTTLS required before AUTH and MAIL.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+}
+
+/// An aiosmtpd server that requires TLS (STARTTLS or implicit) and AUTH (PLAIN or LOGIN) with a
+/// fixed user, writing messages to a Maildir. Each stored message carries `X-C5-Test-TLS: yes|no`
+/// and `X-C5-Test-Auth: <login>` added by the server.
+pub struct SmtpTls {
+    /// The running server.
+    pub server: Server,
+    /// Certificates: clients must trust `certs.ca_pem`.
+    pub certs: TestCerts,
+    /// The accepted user name.
+    pub user: String,
+    /// The accepted password.
+    pub password: String,
+    maildir: PathBuf,
+}
+
+impl SmtpTls {
+    /// Starts the server on a free loopback port (certificate valid for `localhost`).
+    pub fn start(mode: SmtpTlsMode) -> SmtpTls {
+        require_binary("python3");
+        let dir = tempfile::tempdir().unwrap();
+        let certs = TestCerts::generate();
+        let (cert, key, script) = (
+            dir.path().join("leaf.pem"),
+            dir.path().join("leaf.key"),
+            dir.path().join("smtp_tls.py"),
+        );
+        std::fs::write(&cert, &certs.leaf_pem).unwrap();
+        std::fs::write(&key, &certs.leaf_key_pem).unwrap();
+        std::fs::write(&script, include_str!("smtp_tls.py")).unwrap();
+        let maildir = dir.path().join("maildir");
+        let port = free_port();
+        let (user, password) = ("c5-user".to_owned(), "c5-test-password".to_owned());
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script)
+            .arg(port.to_string())
+            .arg(&maildir)
+            .arg(&cert)
+            .arg(&key)
+            .arg(match mode {
+                SmtpTlsMode::StartTls => "starttls",
+                SmtpTlsMode::Implicit => "implicit",
+            })
+            .arg(&user)
+            .arg(&password);
+        let stdout = dir.path().join("stdout.log");
+        let server = Server::start("aiosmtpd (tls)", cmd, dir, port, 0, || {
+            std::fs::read_to_string(&stdout).is_ok_and(|s| s.contains("ready"))
+        });
+        SmtpTls {
+            server,
+            certs,
+            user,
+            password,
+            maildir,
+        }
+    }
+
+    /// The raw text of every message received so far, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        read_maildir(&self.maildir)
+    }
+}
+
 /// Reads every message file in `maildir/new`, sorted by modification time then name.
 pub fn read_maildir(maildir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
