@@ -20,6 +20,63 @@ enum Command {
     /// Run unit tests (promtool's test file format).
     #[command(subcommand)]
     Test(TestCommand),
+    /// Inspect the routing tree of an Alertmanager-compatible config (like `amtool config routes`).
+    #[command(subcommand)]
+    Routes(RoutesCommand),
+    /// Work with notification templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+#[derive(Subcommand)]
+enum RoutesCommand {
+    /// Print the receivers an alert with these labels reaches, as `amtool config routes test` does.
+    Test {
+        /// The routing config (Alertmanager YAML).
+        #[arg(long)]
+        config: std::path::PathBuf,
+        /// Also print the matching part of the routing tree.
+        #[arg(long)]
+        tree: bool,
+        /// Alert labels as LABEL=VALUE.
+        labels: Vec<String>,
+    },
+    /// Print the whole routing tree, as `amtool config routes show` does.
+    Show {
+        /// The routing config (Alertmanager YAML).
+        #[arg(long)]
+        config: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplateCommand {
+    /// Render templates against fixture alerts (JSON: a webhook payload or a list of alerts).
+    Render {
+        /// Fixture alerts.
+        #[arg(long)]
+        alerts: std::path::PathBuf,
+        /// Template text to render.
+        #[arg(long)]
+        template: Option<String>,
+        /// File holding template text to render.
+        #[arg(long)]
+        template_file: Option<std::path::PathBuf>,
+        /// Render the templates of a receiver in this config (subject, text, html, webhook text).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// The receiver (default: the root route's).
+        #[arg(long, requires = "config")]
+        receiver: Option<String>,
+    },
+}
+
+/// Prints a library command's output and turns its code into the exit code.
+fn emit(o: notifyd::route_cli::CliOutput) -> ExitCode {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(o.stdout.as_bytes());
+    let _ = std::io::stderr().lock().write_all(o.stderr.as_bytes());
+    ExitCode::from(o.code)
 }
 
 #[derive(Subcommand)]
@@ -45,6 +102,27 @@ enum TestCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Routes(RoutesCommand::Test {
+            config,
+            tree,
+            labels,
+        }) => emit(notifyd::route_cli::routes_test(&config, tree, &labels)),
+        Command::Routes(RoutesCommand::Show { config }) => {
+            emit(notifyd::route_cli::routes_show(&config))
+        }
+        Command::Template(TemplateCommand::Render {
+            alerts,
+            template,
+            template_file,
+            config,
+            receiver,
+        }) => emit(notifyd::route_cli::template_render(
+            template.as_deref(),
+            template_file.as_deref(),
+            &alerts,
+            config.as_deref(),
+            receiver.as_deref(),
+        )),
         Command::Check(CheckCommand::Rules { files })
         | Command::Test(TestCommand::Rules { files }) => {
             eprintln!("not implemented yet: {} file(s)", files.len());

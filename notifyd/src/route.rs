@@ -258,7 +258,8 @@ impl Tree {
             out.push_str(if last { "└── " } else { "├── " });
             out.push_str(&self.nodes[c].0);
             out.push('\n');
-            let next = format!("{prefix}{}", if last { "    " } else { "│   " });
+            // treeprint draws the vertical link as "│", two no-break spaces and a space.
+            let next = format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " });
             self.render_children(c, &next, out);
         }
     }

@@ -101,7 +101,7 @@ fn show_tree_matches_amtool_layout() {
 └── default-route  receiver: default
     ├── {sev=~\"crit|page\",team=\"a\"}  continue: true  receiver: team-a
     ├── {team=\"a\"}  receiver: team-a2
-    │   └── {svc=~\"^(?:db.*)$\"}  receiver: db
+    │\u{a0}\u{a0} └── {svc=~\"^(?:db.*)$\"}  receiver: db
     └── {env!=\"prod\"}  receiver: nonprod
 ";
     assert_eq!(tree().show_tree(), expect);
