@@ -4,11 +4,13 @@
 pub mod config;
 pub mod decode;
 pub mod group;
+pub mod inhibit;
 pub mod matcher;
 pub mod receivers;
 pub mod render;
 pub mod route;
 pub mod route_cli;
+pub mod silence;
 pub mod timeinterval;
 pub mod tmpl;
 pub mod yaml;
