@@ -43,7 +43,7 @@ pub(crate) fn load(store: &mut Store, interval_s: i64, text: &str) {
     }
 }
 
-/// `a+bxN` → (a, b, N+1); `axN` → (a, 0, N+1); `_` → skip; `stale` → marker; `_xN` skips N+1.
+/// `a+bxN` → (a, b, N+1); `axN` → (a, 0, N+1); `_` → skip; `stale` → marker; `_xN` skips N.
 fn expand(tok: &str) -> (Option<f64>, f64, usize) {
     let num = |s: &str| -> f64 {
         match s {
@@ -64,7 +64,7 @@ fn expand(tok: &str) -> (Option<f64>, f64, usize) {
     };
     let n: usize = n.parse().unwrap();
     if head == "_" {
-        return (None, 0.0, n + 1);
+        return (None, 0.0, n);
     }
     // find the sign separating start and step (not a leading sign or exponent sign)
     let b = head.as_bytes();
