@@ -55,6 +55,7 @@
 
 mod builder;
 mod de;
+pub mod emit;
 pub mod error;
 mod interop;
 pub mod merge;

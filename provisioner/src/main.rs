@@ -1,3 +1,54 @@
 //! The `c5` command: render, get and explain configuration; keys, encryption and publishing.
+//!
+//! Exit codes: 0 success, 1 key absent (`get`, `explain`), 2 configuration or usage error (the
+//! message goes to stderr).
 
-fn main() {}
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// c5: provision and inspect layered configuration.
+#[derive(Parser, Debug)]
+#[command(name = "c5", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the merged configuration of SOURCE... (files, directories, .env files; later wins).
+    Render(render::RenderArgs),
+    /// Print the value at KEY (JSON for maps and lists); exit 1 when absent.
+    Get(render::GetArgs),
+    /// Print where the value at KEY came from and what it overrode; exit 1 when absent.
+    Explain(render::ExplainArgs),
+    /// Render the bundled example configuration with the origin of every leaf.
+    Demo(render::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Render(a) => render::render(&a),
+        Command::Get(a) => render::get(&a),
+        Command::Explain(a) => render::explain(&a),
+        Command::Demo(a) => render::demo(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("c5: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

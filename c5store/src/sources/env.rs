@@ -130,31 +130,28 @@ impl Source for DotenvSource {
         let file: Arc<Path> = Arc::from(self.path.as_path());
         let mut entries = Vec::new();
         let mut errors = Vec::new();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut cursor = 0; // dotenvy reads lines in order: search from the last one found
         for item in dotenvy::from_read_iter(text.as_bytes()) {
             match item {
                 Ok((k, v)) => {
-                    let (line, col) = find_definition(&text, &k);
+                    let (line, col) = find_definition(&lines, cursor, &k);
+                    cursor = line.max(1) as usize;
                     let mut o = Origin::at("dotenv".into(), Some(file.clone()), line, col);
                     o.var = Some(k.as_str().into());
                     entries.push((k, v, o));
                 }
-                Err(dotenvy::Error::LineParse(line_text, index)) => {
-                    // the line text may hold a secret: report its position only
-                    let line = text
-                        .lines()
-                        .position(|l| l.trim_end() == line_text.trim_end())
-                        .map_or(0, |i| i + 1);
-                    let col = line_text.get(..index).map_or(index, |s| s.chars().count()) + 1;
-                    let origin = Origin::at(
-                        "dotenv".into(),
-                        Some(file.clone()),
-                        to_u32(line),
-                        to_u32(col),
-                    );
+                Err(dotenvy::Error::LineParse(rest, index)) => {
+                    // `rest` is the text after `=` (it may hold a secret: report its position only)
+                    let (line, col) = find_bad_value(&lines, cursor, &rest, index);
+                    cursor = line.max(1) as usize;
+                    let origin = Origin::at("dotenv".into(), Some(file.clone()), line, col);
+                    let message =
+                        "cannot parse this line (quote values that contain spaces)".into();
                     errors.push(LoadError::Syntax {
                         origin,
                         format: "dotenv",
-                        message: "cannot parse this line".into(),
+                        message,
                     });
                 }
                 Err(e) => errors.push(LoadError::Syntax {
@@ -180,21 +177,36 @@ impl Source for DotenvSource {
     }
 }
 
-/// 1-based line and column of `KEY=` (optionally after `export`) in a `.env` text.
-fn find_definition(text: &str, key: &str) -> (u32, u32) {
-    let mut found = (0, 0);
-    for (i, line) in text.lines().enumerate() {
+/// 1-based line and column of the first `KEY=` (optionally after `export`) at or after line
+/// index `from` of a `.env` text.
+fn find_definition(lines: &[&str], from: usize, key: &str) -> (u32, u32) {
+    for (i, line) in lines.iter().enumerate().skip(from) {
         let t = line.trim_start();
         let t2 = t.strip_prefix("export ").map_or(t, str::trim_start);
         if let Some(rest) = t2.strip_prefix(key)
             && rest.trim_start().starts_with('=')
         {
-            let col = line.len() - t2.len() + 1;
-            // the last definition wins in dotenvy
-            found = (to_u32(i + 1), to_u32(col));
+            return (to_u32(i + 1), to_u32(line.len() - t2.len() + 1));
         }
     }
-    found
+    (0, 0)
+}
+
+/// Position of a value dotenvy could not parse: the first line at or after `from` whose text
+/// after `=` starts with `rest`; the column points at byte `index` of `rest`.
+fn find_bad_value(lines: &[&str], from: usize, rest: &str, index: usize) -> (u32, u32) {
+    for (i, line) in lines.iter().enumerate().skip(from) {
+        if let Some(eq) = line.find('=') {
+            let after = &line[eq + 1..];
+            let trimmed = after.trim_start();
+            if trimmed.starts_with(rest.trim_end()) {
+                let start = eq + 1 + (after.len() - trimmed.len());
+                let upto = line.get(..start + index.min(trimmed.len())).unwrap_or(line);
+                return (to_u32(i + 1), to_u32(upto.chars().count() + 1));
+            }
+        }
+    }
+    (0, 0)
 }
 
 /// Lowercase, without `_` and `-`: the form in which env segments and keys are compared.
@@ -454,9 +466,9 @@ mod tests {
 
     #[test]
     fn dotenv_positions() {
-        assert_eq!(
-            find_definition("A=1\n  export APP__B=2\n", "APP__B"),
-            (2, 10)
-        );
+        let lines = ["A=1", "  export APP__B=2", "C=a b"];
+        assert_eq!(find_definition(&lines, 0, "APP__B"), (2, 10));
+        assert_eq!(find_definition(&lines, 2, "APP__B"), (0, 0));
+        assert_eq!(find_bad_value(&lines, 2, "a b", 2), (3, 5));
     }
 }
