@@ -58,6 +58,10 @@ fn stage(i: &str) -> Res<'_, Stage> {
         return fail_expected(t, &["\"|\""]);
     };
     let spos = ws(r);
+    if spos.starts_with('(') {
+        let (r, e) = lf_or(r)?;
+        return Ok((r, Stage::LabelFilter(e)));
+    }
     let Ok((r2, w)) = label_name(r) else {
         return fail_expected(
             spos,
@@ -72,9 +76,9 @@ fn stage(i: &str) -> Res<'_, Stage> {
         );
     };
     match w {
-        "json" if !starts_cmp(r2) => Ok((r2, Stage::Json)),
-        "logfmt" if !starts_cmp(r2) => Ok((r2, Stage::Logfmt)),
-        "regexp" if !starts_cmp(r2) => {
+        "json" => Ok((r2, Stage::Json)),
+        "logfmt" => Ok((r2, Stage::Logfmt)),
+        "regexp" => {
             let (r3, src) = string_arg(r2)?;
             let re = match Regex::new(&src) {
                 Ok(re) => re,
@@ -99,7 +103,7 @@ fn stage(i: &str) -> Res<'_, Stage> {
                 }),
             ))
         }
-        "pattern" if !starts_cmp(r2) => {
+        "pattern" => {
             let (r3, src) = string_arg(r2)?;
             match compile_pattern(&src) {
                 Ok(re) => Ok((
@@ -112,7 +116,7 @@ fn stage(i: &str) -> Res<'_, Stage> {
                 Err(m) => fail(ws(r2), m),
             }
         }
-        "unwrap" if !starts_cmp(r2) => {
+        "unwrap" => {
             let lpos = ws(r2);
             let (r3, first) = match label_name(r2) {
                 Ok(x) => x,
@@ -150,11 +154,6 @@ fn stage(i: &str) -> Res<'_, Stage> {
             Ok((r, Stage::LabelFilter(e)))
         }
     }
-}
-
-fn starts_cmp(i: &str) -> bool {
-    let t = ws(i);
-    t.starts_with(['=', '!', '<', '>'])
 }
 
 fn string_arg(i: &str) -> Res<'_, String> {

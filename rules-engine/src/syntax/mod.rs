@@ -80,4 +80,6 @@ fn to_error(src: &str, e: lex::PErr) -> ParseError {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

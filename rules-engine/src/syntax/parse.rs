@@ -595,12 +595,9 @@ pub(crate) fn matchers(i: &str) -> Res<'_, Vec<Matcher>> {
 }
 
 pub(crate) fn short_regex_err(e: &regex::Error) -> String {
-    e.to_string()
-        .lines()
-        .last()
-        .unwrap_or("")
-        .trim()
-        .to_string()
+    let s = e.to_string();
+    let last = s.lines().last().unwrap_or("").trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
 fn selector<'a>(i: &'a str, name: Option<&str>) -> Res<'a, Expr> {

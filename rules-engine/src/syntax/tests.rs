@@ -156,3 +156,93 @@ fn errors() {
         r#"1:16: unexpected end of input; expected string or number"#,
     );
 }
+
+#[test]
+fn more_errors() {
+    for (input, want) in [
+        (r#"foo{a="b}"#, "1:7: unterminated quoted string"),
+        (
+            r#"foo{a=~"("}"#,
+            "1:8: invalid regular expression: unclosed group",
+        ),
+        (r#"foo{a="\q"}"#, r#"1:8: unknown escape sequence "\q""#),
+        (
+            "sum by (a b) (x)",
+            r#"1:11: unexpected "b"; expected "," or ")""#,
+        ),
+        (
+            "foo offset",
+            "1:11: unexpected end of input; expected duration",
+        ),
+        ("foo @ 10", "1:5: the @ modifier is not supported"),
+        (
+            r#"{a="b"} | unwrap"#,
+            "1:17: unexpected end of input; expected label name",
+        ),
+        (
+            "count_values(1, x)",
+            "1:14: expected type string in aggregation parameter, got scalar",
+        ),
+        (
+            "x and 1",
+            r#"1:3: set operator "and" not allowed in binary scalar expression"#,
+        ),
+        (
+            "rate(x[5m] offset 1m offset 2m)",
+            "1:22: offset may not be set multiple times",
+        ),
+        (
+            "sum(x) by",
+            r#"1:10: unexpected end of input; expected "(""#,
+        ),
+        (
+            "x[5m] + 1",
+            "1:7: binary expression must contain only scalar and instant vector types, got range vector",
+        ),
+        (
+            "foo{a=\"b\",\n  c=~\"d\"\n  e=\"f\"}",
+            r#"3:3: unexpected "e"; expected "," or "}""#,
+        ),
+        (
+            "histogram_quantile(x, y)",
+            r#"1:20: expected type scalar in call to function "histogram_quantile", got instant vector"#,
+        ),
+        (
+            "label_replace(x, \"a\")",
+            r#"1:1: expected 5 argument(s) in call to "label_replace", got 2"#,
+        ),
+        (
+            "foo bar",
+            r#"1:5: unexpected "bar"; expected operator or end of input"#,
+        ),
+        (
+            "a + on(b) group_left(b) c",
+            r#"1:3: label "b" must not occur in ON and GROUP clause at once"#,
+        ),
+        (
+            "{a=\"b\"} |~ \"(\"",
+            "1:12: invalid regular expression: unclosed group",
+        ),
+        (
+            "bytes_over_time(x[5m])",
+            r#"1:17: "bytes_over_time" needs a log range like {app="x"} |= "y" [5m]"#,
+        ),
+        (
+            "5m",
+            "1:1: unexpected duration or identifier after number; durations are only allowed in ranges and offsets",
+        ),
+        (
+            "x == bool",
+            "1:10: unexpected end of input; expected expression",
+        ),
+        (
+            "{a=\"b\"} | 1",
+            "1:11: unexpected \"1\"; expected json or logfmt or regexp or pattern or unwrap or label filter",
+        ),
+    ] {
+        check_err(input, want);
+    }
+    let e = parse_expr("foo{a=\"b\",\n  c=~\"d\"\n  e=\"f\"}").unwrap_err();
+    assert_eq!((e.line, e.col), (3, 3));
+    assert_eq!(e.expected, vec!["\",\"", "\"}\""]);
+}
