@@ -217,6 +217,11 @@ impl Group {
         self.next_flush
     }
 
+    /// The route settings the group was created with.
+    pub fn opts(&self) -> &RouteOpts {
+        &self.opts
+    }
+
     /// Whether the group holds no alerts (the caller drops it).
     pub fn is_empty(&self) -> bool {
         self.alerts.is_empty()

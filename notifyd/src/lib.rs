@@ -6,6 +6,7 @@ pub mod decode;
 pub mod group;
 pub mod inhibit;
 pub mod matcher;
+pub mod policy;
 pub mod receivers;
 pub mod render;
 pub mod route;

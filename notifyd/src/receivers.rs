@@ -142,8 +142,11 @@ pub struct WebhookConfig {
     pub hmac_secret: Option<Secret>,
     /// notifyd extension `hmac_secret_file`.
     pub hmac_secret_file: Option<String>,
-    /// notifyd extension `text`: template for the payload's `text` field (empty: none).
-    pub text: Option<String>,
+    /// notifyd extension `body_template`: a template for the whole request body, sent instead of
+    /// Alertmanager's JSON payload.
+    pub body_template: Option<String>,
+    /// notifyd extension `body_content_type` for `body_template` (default `application/json`).
+    pub body_content_type: String,
 }
 
 /// The supported part of Prometheus' `http_config`.
@@ -172,6 +175,145 @@ pub struct TlsConfig {
     pub server_name: Option<String>,
     /// `insecure_skip_verify`.
     pub insecure_skip_verify: bool,
+}
+
+/// The outbox target name of one integration: `receiver/email/0`, `receiver/webhook/1`, ...
+pub fn target_name(receiver: &str, kind: IntegrationKind, index: usize) -> String {
+    let k = match kind {
+        IntegrationKind::Email => "email",
+        IntegrationKind::Webhook => "webhook",
+    };
+    format!("{receiver}/{k}/{index}")
+}
+
+/// A receiver could not be turned into notifier configs (a referenced file is unreadable, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("receiver {receiver:?}: {message}")]
+pub struct ReceiverError {
+    /// The receiver.
+    pub receiver: String,
+    /// What went wrong (never contains a secret).
+    pub message: String,
+}
+
+impl Receiver {
+    /// The notifier configs of every integration, named by [`target_name`], in the order of
+    /// [`Receiver::integrations`]. Reads `*_file` settings (passwords, URLs, CA files).
+    ///
+    /// Mapping: `smarthost` port 465 → implicit TLS; `require_tls: true` → STARTTLS (required);
+    /// `require_tls: false` → plain text, which notifiers accepts only for loopback hosts.
+    pub fn notifier_configs(
+        &self,
+    ) -> Result<Vec<(String, notifiers::NotifierConfig)>, ReceiverError> {
+        let fail = |message: String| ReceiverError {
+            receiver: self.name.clone(),
+            message,
+        };
+        let read = |path: &str, what: &str| {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|e| fail(format!("cannot read {what} file {path}: {e}")))
+        };
+        let read_pem = |tls: &TlsConfig| -> Result<Vec<Vec<u8>>, ReceiverError> {
+            match &tls.ca_file {
+                Some(p) => std::fs::read(p)
+                    .map(|b| vec![b])
+                    .map_err(|e| fail(format!("cannot read ca_file {p}: {e}"))),
+                None => Ok(Vec::new()),
+            }
+        };
+        let mut out = Vec::new();
+        for (i, e) in self.email.iter().enumerate() {
+            let (host, port) =
+                match e.smarthost.rsplit_once(':') {
+                    Some((h, p)) => (
+                        h.trim_start_matches('[').trim_end_matches(']').to_string(),
+                        Some(p.parse::<u16>().map_err(|_| {
+                            fail(format!("bad smarthost port in {:?}", e.smarthost))
+                        })?),
+                    ),
+                    None => (e.smarthost.clone(), None),
+                };
+            let to =
+                e.to.split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+            let mut c = notifiers::EmailConfig::new(host, e.from.clone(), to);
+            c.port = port;
+            c.security = if port == Some(465) {
+                notifiers::SmtpSecurity::ImplicitTls
+            } else if e.require_tls {
+                notifiers::SmtpSecurity::StartTls
+            } else {
+                notifiers::SmtpSecurity::PlainLoopbackOnly
+            };
+            let password = match (&e.auth_password, &e.auth_password_file) {
+                (Some(p), _) => Some(p.expose().to_string()),
+                (None, Some(f)) => Some(read(f, "auth_password")?),
+                (None, None) => None,
+            };
+            if let (Some(user), Some(pw)) = (&e.auth_username, password) {
+                c.credentials = Some((user.clone(), notifiers::Secret::new(pw)));
+            }
+            c.hello_name = Some(e.hello.clone());
+            c.extra_root_certs_pem = read_pem(&e.tls)?;
+            out.push((
+                target_name(&self.name, IntegrationKind::Email, i),
+                notifiers::NotifierConfig::Email(c),
+            ));
+        }
+        for (i, w) in self.webhook.iter().enumerate() {
+            let url = match (&w.url, &w.url_file) {
+                (Some(u), _) => u.expose().to_string(),
+                (None, Some(f)) => read(f, "url")?,
+                (None, None) => return Err(fail("webhook without url".into())),
+            };
+            let mut c = notifiers::WebhookConfig::new(url);
+            c.headers = w
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            c.max_alerts = usize::try_from(w.max_alerts).unwrap_or(usize::MAX);
+            let bearer = match (&w.http.bearer_token, &w.http.bearer_token_file) {
+                (Some(t), _) => Some(t.expose().to_string()),
+                (None, Some(f)) => Some(read(f, "bearer_token")?),
+                (None, None) => None,
+            };
+            c.auth = match (bearer, &w.http.basic_username) {
+                (Some(t), _) => Some(notifiers::WebhookAuth::Bearer(notifiers::Secret::new(t))),
+                (None, Some(u)) => Some(notifiers::WebhookAuth::Basic {
+                    username: u.clone(),
+                    password: notifiers::Secret::new(
+                        w.http
+                            .basic_password
+                            .as_ref()
+                            .map(|p| p.expose().to_string())
+                            .unwrap_or_default(),
+                    ),
+                }),
+                (None, None) => None,
+            };
+            let hmac = match (&w.hmac_secret, &w.hmac_secret_file) {
+                (Some(s), _) => Some(s.expose().to_string()),
+                (None, Some(f)) => Some(read(f, "hmac_secret")?),
+                (None, None) => None,
+            };
+            c.signing_secret = hmac.map(notifiers::Secret::new);
+            c.extra_root_certs_pem = read_pem(&w.http.tls)?;
+            if w.body_template.is_some() {
+                c.body = notifiers::WebhookBody::Rendered {
+                    content_type: w.body_content_type.clone(),
+                };
+            }
+            out.push((
+                target_name(&self.name, IntegrationKind::Webhook, i),
+                notifiers::NotifierConfig::Webhook(c),
+            ));
+        }
+        Ok(out)
+    }
 }
 
 const RECEIVER: &[&str] = &["name", "email_configs", "webhook_configs"];
@@ -213,7 +355,8 @@ const WEBHOOK: &[&str] = &[
     "headers",
     "hmac_secret",
     "hmac_secret_file",
-    "text",
+    "body_template",
+    "body_content_type",
 ];
 const HTTP: &[&str] = &[
     "basic_auth",
@@ -392,7 +535,10 @@ fn decode_webhook(cx: &mut Cx, node: &Node, recv: &str) -> Option<WebhookConfig>
         headers,
         hmac_secret: cx.opt_string(&f, "hmac_secret", w).map(Secret::new),
         hmac_secret_file: cx.opt_string(&f, "hmac_secret_file", w),
-        text: cx.opt_string(&f, "text", w),
+        body_template: cx.opt_string(&f, "body_template", w),
+        body_content_type: cx
+            .opt_string(&f, "body_content_type", w)
+            .unwrap_or_else(|| "application/json".into()),
     })
 }
 

@@ -149,8 +149,8 @@ pub fn template_render(
             templates.push((format!("email_configs[{i}].html"), t.html));
         }
         for (i, w) in r.webhook.iter().enumerate() {
-            if let Some(t) = &w.text {
-                templates.push((format!("webhook_configs[{i}].text"), t.clone()));
+            if let Some(t) = &w.body_template {
+                templates.push((format!("webhook_configs[{i}].body_template"), t.clone()));
             }
         }
     }

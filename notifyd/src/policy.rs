@@ -1,0 +1,174 @@
+//! The routing and policy core: alerts in, rendered notifications out. Pure; time is a parameter.
+//!
+//! `ingest` routes an alert to every matching route and puts it in that route's aggregation group
+//! (and records it as a possible inhibition source). `tick(now)` flushes every due group: alerts
+//! silenced or inhibited at `now` are left out, routes inside a mute time interval (or outside
+//! their active ones) send nothing, and each notification is rendered with its integration's
+//! templates and addressed to a target named `receiver/kind/index` (see
+//! [`crate::receivers::target_name`]). The caller enqueues the result in the durable outbox.
+
+use std::collections::BTreeMap;
+
+use notifiers::Notification;
+
+use crate::config::Config;
+use crate::group::{AlertIn, Group, Integration, LogEntry, Millis};
+use crate::inhibit::Inhibitor;
+use crate::receivers::{IntegrationKind, target_name};
+use crate::render;
+use crate::route::Route;
+use crate::silence::Silences;
+use crate::timeinterval;
+
+/// One rendered notification for one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Target (notifier) name: `receiver/kind/index`.
+    pub target: String,
+    /// The notification.
+    pub notification: Notification,
+    /// Set when a template failed: the notification carries default texts instead.
+    pub template_error: Option<String>,
+}
+
+/// Route tree, groups, inhibition and silences.
+#[derive(Debug)]
+pub struct Policy {
+    config: Config,
+    route: Route,
+    groups: BTreeMap<String, Group>,
+    /// Inhibition rules and their sources.
+    pub inhibitor: Inhibitor,
+    /// Silences.
+    pub silences: Silences,
+    external_url: String,
+}
+
+impl Policy {
+    /// A policy for `config`; `external_url` is sent as `externalURL`.
+    pub fn new(config: Config, external_url: &str) -> Self {
+        Policy {
+            route: Route::new(&config.route),
+            inhibitor: Inhibitor::new(&config.inhibit_rules),
+            config,
+            groups: BTreeMap::new(),
+            silences: Silences::default(),
+            external_url: external_url.to_string(),
+        }
+    }
+
+    /// The route tree.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// Routes and groups one alert (new, refreshed or resolved).
+    pub fn ingest(&mut self, alert: AlertIn, now: Millis) {
+        self.inhibitor.observe(&alert);
+        let matched: Vec<Route> = self
+            .route
+            .match_labels(&alert.labels)
+            .into_iter()
+            .cloned()
+            .collect();
+        for r in matched {
+            let group_labels = r.group_labels(&alert.labels);
+            let key = format!("{}:{}", r.key, crate::group::labels_string(&group_labels));
+            let config = &self.config;
+            let group = self.groups.entry(key).or_insert_with(|| {
+                let integrations = config
+                    .receiver(&r.opts.receiver)
+                    .map(|rc| {
+                        rc.integrations()
+                            .into_iter()
+                            .map(|(_, _, send_resolved)| Integration { send_resolved })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Group::new(&r.key, group_labels, r.opts.clone(), integrations)
+            });
+            group.insert(alert.clone(), now);
+        }
+    }
+
+    /// Restores what an integration was last told about a group (after a restart).
+    pub fn restore_log(&mut self, group_key: &str, integration: usize, entry: LogEntry) {
+        if let Some(g) = self.groups.get_mut(group_key) {
+            g.restore_log(integration, entry);
+        }
+    }
+
+    /// The earliest time a group wants flushing.
+    pub fn next_wakeup(&self) -> Option<Millis> {
+        self.groups.values().filter_map(Group::next_flush).min()
+    }
+
+    /// Number of live aggregation groups.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Flushes every group due at `now`; returns the rendered notifications to enqueue.
+    pub fn tick(&mut self, now: Millis) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        let (inhibitor, silences) = (&self.inhibitor, &self.silences);
+        let suppressed =
+            |a: &AlertIn| silences.is_silenced(&a.labels, now) || inhibitor.mutes(&a.labels, now);
+        let unix = now.div_euclid(1000);
+        for group in self.groups.values_mut() {
+            if group.next_flush().is_none_or(|t| t > now) {
+                continue;
+            }
+            let in_any = |names: &[String]| {
+                names.iter().any(|n| {
+                    self.config
+                        .time_interval(n)
+                        .is_some_and(|t| timeinterval::any_contains(t, unix))
+                })
+            };
+            let (mute, active) = (
+                &group.opts().mute_time_intervals,
+                &group.opts().active_time_intervals,
+            );
+            let muted = in_any(mute) || (!active.is_empty() && !in_any(active));
+            let Some(receiver) = self.config.receiver(&group.receiver) else {
+                continue;
+            };
+            let integrations = receiver.integrations();
+            for o in group.flush(now, &self.external_url, &suppressed, muted) {
+                let Some(&(kind, idx, _)) = integrations.get(o.integration) else {
+                    continue;
+                };
+                let mut n = o.notification;
+                let rendered = match kind {
+                    IntegrationKind::Email => render::render_email(&mut n, &receiver.email[idx]),
+                    IntegrationKind::Webhook => match &receiver.webhook[idx].body_template {
+                        Some(t) => render::render(t, &render::Data::from_notification(&n))
+                            .map(|s| n.text = s),
+                        None => Ok(()),
+                    },
+                };
+                let template_error = rendered.err().map(|e| e.to_string());
+                if template_error.is_some() && kind == IntegrationKind::Email {
+                    // Fall back to the built-in templates so the alert still goes out.
+                    let mut plain = receiver.email[idx].clone();
+                    plain.headers.remove("Subject");
+                    (plain.text, plain.html) = (None, None);
+                    let _ = render::render_email(&mut n, &plain);
+                }
+                out.push(Delivery {
+                    target: target_name(&group.receiver, kind, idx),
+                    notification: n,
+                    template_error,
+                });
+            }
+        }
+        self.groups.retain(|_, g| !g.is_empty());
+        self.inhibitor.gc(now);
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;
