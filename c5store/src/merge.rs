@@ -15,10 +15,15 @@
 //!    kept as a tombstone (so the operation stays associative); [`Merger::finish`] removes map
 //!    entries whose value is null. Nulls that are elements of a sequence stay.
 //!
-//! Laws (checked by property tests in `tests/it/merge_laws.rs`), for layers in the default mode,
-//! with `·` = [`merge_values`]: associativity `(a·b)·c = a·(b·c)`, later-wins (every leaf of `b`
-//! is in `a·b` unchanged) and idempotence `a·a = a`. Append mode is associative but not
-//! idempotent.
+//! Laws (checked by property tests in `tests/it/merge_laws.rs`), with `·` = [`merge_values`]:
+//! associativity `(a·b)·c = a·(b·c)` (replace and append modes), later-wins (every leaf of `b`
+//! is in `a·b` unchanged), idempotence `a·a = a` (replace mode), and the provenance table
+//! holds exactly one entry per node of the merged tree, naming a layer that set that value.
+//! Associativity is stated for *kind-consistent* layers (a path that is a map in one layer is a
+//! map, or absent, in the others) and any first layer. Where the kind changes — a scalar or null
+//! between two maps at the same key — the meaning is "drop what was below, then set this map",
+//! which holds when layers are applied in order, as [`Merger`] always does; combining the two
+//! later layers first would turn it into a deep merge with the first.
 
 use std::sync::Arc;
 

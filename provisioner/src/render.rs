@@ -11,7 +11,7 @@ use c5store::{Builder, C5Store, Snapshot, emit};
 #[derive(clap::Args, Debug, Clone)]
 pub struct SourceArgs {
     /// Active profile: in a directory holding `default.*`, load `default.*`, then `<PROFILE>.*`,
-    /// then `local.*`.
+    /// then `local.*`. Defaults to `$C5_PROFILE`.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
     /// Also read environment variables `<PREFIX>__A__B` (→ `a.b`), after all sources.
@@ -25,7 +25,7 @@ pub struct SourceArgs {
 impl SourceArgs {
     /// The builder for these sources (other commands may add transforms, e.g. decryption).
     pub fn builder(&self) -> Builder {
-        let mut b = C5Store::builder();
+        let mut b = C5Store::builder().profile_from_env("C5_PROFILE");
         if let Some(p) = &self.profile {
             b = b.profile(p);
         }

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 fn c5(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_c5"));
-    cmd.args(args).current_dir(cwd).env_remove("APP_PROFILE");
+    cmd.args(args).current_dir(cwd).env_remove("C5_PROFILE");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -185,6 +185,18 @@ fn directories_and_profiles() {
     assert_eq!(stdout(&o), "prod\n", "{}", stderr(&o));
     let o = c5(&["get", "level", "config"], d.path(), &[]);
     assert_eq!(stdout(&o), "default\n");
+    let o = c5(
+        &["get", "level", "config"],
+        d.path(),
+        &[("C5_PROFILE", "dev")],
+    );
+    assert_eq!(stdout(&o), "dev\n", "profile from $C5_PROFILE");
+    let o = c5(
+        &["get", "level", "--profile", "prod", "config"],
+        d.path(),
+        &[("C5_PROFILE", "dev")],
+    );
+    assert_eq!(stdout(&o), "prod\n", "--profile wins over $C5_PROFILE");
     let o = c5(
         &["get", "local", "--profile", "dev", "config"],
         d.path(),

@@ -16,7 +16,7 @@ pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Ve
         return Err(vec![rec.error(
             "json",
             to_u32(e.line()),
-            to_u32(e.column()),
+            to_u32(e.column().max(1)),
             msg,
         )]);
     }

@@ -2,4 +2,12 @@
 // Tests may unwrap/print: a failing unwrap is a failing test.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod api;
+mod env;
+mod errors;
+mod merge_laws;
+mod no_panic;
+mod provenance;
+mod sources;
+mod support;
