@@ -163,7 +163,12 @@ pub fn template_render(
     let many = templates.len() > 1;
     let mut stdout = String::new();
     for (name, src) in &templates {
-        match render::render(src, &data) {
+        let rendered = if name.ends_with(".html") {
+            render::render_html(src, &data)
+        } else {
+            render::render(src, &data)
+        };
+        match rendered {
             Ok(s) => {
                 if many {
                     stdout.push_str(&format!("--- {name}\n"));

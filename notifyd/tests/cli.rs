@@ -1,0 +1,117 @@
+//! The `notifyd routes` and `notifyd template render` commands run as a real process: exit codes,
+//! stdout, and config errors/warnings on stderr with file:line:col.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn notifyd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_notifyd"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn template_render_against_fixture_alerts() {
+    let alerts = fixture("alerts.json");
+    let out = notifyd(&[
+        "template",
+        "render",
+        "--alerts",
+        alerts.to_str().unwrap(),
+        "--template",
+        r#"{{ template "email.default.subject" . }}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "[FIRING:1] DiskFull (page)\n");
+
+    let config = fixture("receivers.yml");
+    let out = notifyd(&[
+        "template",
+        "render",
+        "--alerts",
+        alerts.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "--- email_configs[0].headers.Subject\n[FIRING] DiskFull on 2 hosts\n\
+         --- email_configs[0].text\nfiring: db1 - disk 95% full on db1\nresolved: db2 - disk ok on db2\n\n\
+         --- email_configs[0].html\n<p>DiskFull</p>\n\
+         --- webhook_configs[0].body_template\n{\"text\": \"DiskFull: 1 firing\"}\n"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.ends_with(
+            "receivers.yml:16:5: warning: receiver: `slack_configs` is an Alertmanager setting \
+             notifyd does not support; it is ignored\n"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn template_errors_exit_1_with_position() {
+    let alerts = fixture("alerts.json");
+    let out = notifyd(&[
+        "template",
+        "render",
+        "--alerts",
+        alerts.to_str().unwrap(),
+        "--template",
+        "ok\n{{ range .Alerts }}",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "notifyd: error: template: template syntax: 2:1: range without end\n"
+    );
+}
+
+#[test]
+fn bad_config_is_reported_with_file_line_col() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("am.yml");
+    std::fs::write(
+        &path,
+        "route:\n  receiver: team\n  routes:\n    - matchers: ['sev=~\"(\"']\n      group_wiat: 1m\nreceivers:\n  - name: team\n",
+    )
+    .unwrap();
+    let out = notifyd(&["routes", "test", "--config", path.to_str().unwrap(), "a=b"]);
+    assert_eq!(out.status.code(), Some(1));
+    let p = path.display();
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "notifyd: error: invalid config:\n\
+             {p}:5:7: error: route: unknown field `group_wiat` (expected one of: receiver, group_by, \
+             continue, match, match_re, matchers, group_wait, group_interval, repeat_interval, \
+             mute_time_intervals, active_time_intervals, routes, resolve_wait)\n\
+             {p}:4:18: error: route: `matchers`: invalid regex \"(\": unclosed group\n"
+        )
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn routes_show_prints_the_tree() {
+    let config = fixture("receivers.yml");
+    let out = notifyd(&["routes", "show", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "Routing tree:\n.\n└── default-route  receiver: team-a\n\n"
+    );
+}
