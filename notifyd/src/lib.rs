@@ -15,3 +15,8 @@ pub mod silence;
 pub mod timeinterval;
 pub mod tmpl;
 pub mod yaml;
+
+// Delivery: durable outbox, dispatcher, clock.
+pub mod clock;
+pub mod dispatch;
+pub mod outbox;

@@ -26,6 +26,34 @@ enum Command {
     /// Work with notification templates.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Inspect and drain the durable delivery outbox.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// List the notifications given up (permanent errors, expired retry deadlines).
+    DeadLetters {
+        /// The outbox database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+    },
+    /// Deliver the pending entries of an outbox to webhooks, then exit (or keep going: --follow).
+    Drain {
+        /// The outbox database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+        /// A target and its webhook URL, as TARGET=URL (repeatable).
+        #[arg(long = "webhook", value_name = "TARGET=URL")]
+        webhooks: Vec<String>,
+        /// Delay before the first retry, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        retry_initial_ms: u64,
+        /// Keep running and deliver entries added later (until SIGINT/SIGTERM).
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,10 +151,49 @@ fn main() -> ExitCode {
             config.as_deref(),
             receiver.as_deref(),
         )),
+        Command::Outbox(cmd) => outbox_command(cmd),
         Command::Check(CheckCommand::Rules { files })
         | Command::Test(TestCommand::Rules { files }) => {
             eprintln!("not implemented yet: {} file(s)", files.len());
             ExitCode::from(3)
+        }
+    }
+}
+
+/// Runs an `outbox` subcommand; errors print as `notifyd: ...` with exit code 1.
+fn outbox_command(cmd: OutboxCommand) -> ExitCode {
+    use std::io::Write;
+    let result = match cmd {
+        OutboxCommand::DeadLetters { db } => notifyd::outbox::cli::dead_letters_text(&db)
+            .map(|text| {
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            })
+            .map_err(anyhow::Error::from),
+        OutboxCommand::Drain {
+            db,
+            webhooks,
+            retry_initial_ms,
+            follow,
+        } => tokio::runtime::Runtime::new()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| {
+                rt.block_on(notifyd::outbox::cli::drain_to_webhooks(
+                    &db,
+                    &webhooks,
+                    std::time::Duration::from_millis(retry_initial_ms),
+                    follow,
+                    async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    },
+                ))
+                .map_err(anyhow::Error::from)
+            }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("notifyd: {e:#}");
+            ExitCode::from(1)
         }
     }
 }

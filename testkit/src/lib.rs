@@ -157,10 +157,14 @@ pub struct Smtp {
 impl Smtp {
     /// Starts `python3 -m aiosmtpd` on a free loopback port with a Maildir handler.
     pub fn start() -> Smtp {
+        Smtp::start_on(free_port())
+    }
+
+    /// Starts the server on a given loopback port (e.g. one a client was already failing to reach).
+    pub fn start_on(port: u16) -> Smtp {
         require_binary("python3");
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("maildir"); // must not exist yet: aiosmtpd creates it
-        let port = free_port();
         let mut cmd = Command::new("python3");
         cmd.args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))

@@ -1,0 +1,169 @@
+//! Unit tests of the dispatcher with the recording notifier (the fault tests against real servers
+//! live in `tests/delivery`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notifiers::{DeliveryError, Notifier, RecordingNotifier};
+
+use super::*;
+use crate::outbox::tests::notification;
+
+fn fast() -> DispatchConfig {
+    DispatchConfig {
+        retry: RetryPolicy {
+            initial: Duration::from_millis(5),
+            multiplier: 2.0,
+            max: Duration::from_millis(50),
+            jitter: 0.2,
+            deadline: Duration::from_secs(60),
+        },
+        poll_interval: Duration::from_millis(20),
+        ..DispatchConfig::default()
+    }
+}
+
+fn setup(
+    config: DispatchConfig,
+) -> (
+    tempfile::TempDir,
+    Arc<Outbox>,
+    RecordingNotifier,
+    Dispatcher,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open(&dir.path().join("o.db")).unwrap());
+    let rec = RecordingNotifier::new();
+    let notifiers: HashMap<String, Arc<dyn Notifier>> =
+        [("t".to_owned(), Arc::new(rec.clone()) as Arc<dyn Notifier>)].into();
+    let d = Dispatcher::new(outbox.clone(), notifiers, config);
+    (dir, outbox, rec, d)
+}
+
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+#[tokio::test]
+async fn delivers_retries_transient_and_dead_letters_permanent() {
+    let (_dir, outbox, rec, d) = setup(fast());
+    rec.fail_next(DeliveryError::transient("HTTP 503"));
+    rec.fail_next(DeliveryError::timeout("slow"));
+    let (h, join) = d.start(std::future::pending());
+    h.enqueue("t", &notification("A", &["f"], "k1")).unwrap();
+    until("k1 delivered", || rec.delivered().len() == 1).await;
+    until("k1 logged", || outbox.was_delivered("t", "k1").unwrap()).await;
+    assert!(outbox.pending().unwrap().is_empty());
+
+    rec.fail_next(DeliveryError::permanent("HTTP 400"));
+    h.enqueue("t", &notification("B", &["f"], "k2")).unwrap();
+    until("k2 dead", || outbox.dead_letters().unwrap().len() == 1).await;
+    let dead = &outbox.dead_letters().unwrap()[0];
+    assert_eq!((dead.reason.as_str(), dead.attempts), ("permanent", 1));
+    assert_eq!(dead.error, "HTTP 400");
+    assert_eq!(rec.delivered().len(), 1, "no retry after a permanent error");
+
+    h.enqueue("nowhere", &notification("C", &["f"], "k3"))
+        .unwrap();
+    until("k3 dead", || outbox.dead_letters().unwrap().len() == 2).await;
+    assert_eq!(outbox.dead_letters().unwrap()[1].reason, "unknown-target");
+    join.abort();
+}
+
+#[tokio::test]
+async fn expired_entries_are_dead_lettered() {
+    let mut config = fast();
+    config.retry.deadline = Duration::from_millis(30);
+    let (_dir, outbox, rec, d) = setup(config);
+    for _ in 0..1000 {
+        rec.fail_next(DeliveryError::transient("down"));
+    }
+    let (h, join) = d.start(std::future::pending());
+    h.enqueue("t", &notification("A", &["f"], "k1")).unwrap();
+    until("expired", || outbox.dead_letters().unwrap().len() == 1).await;
+    let dead = &outbox.dead_letters().unwrap()[0];
+    assert_eq!(dead.reason, "expired");
+    assert!(
+        dead.attempts >= 2,
+        "retried until the deadline: {}",
+        dead.attempts
+    );
+    assert!(rec.delivered().is_empty());
+    join.abort();
+}
+
+#[tokio::test]
+async fn pending_entries_resume_on_start_and_stop_when_empty() {
+    let mut config = fast();
+    config.stop_when_empty = true;
+    let (_dir, outbox, rec, d) = setup(config);
+    for i in 0..20 {
+        outbox
+            .enqueue(
+                "t",
+                &notification(&format!("G{i}"), &["f"], ""),
+                clock::now_ms(),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+    }
+    let (_h, join) = d.start(std::future::pending());
+    tokio::time::timeout(Duration::from_secs(10), join)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.delivered().len(), 20);
+    assert!(outbox.pending().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn entries_written_by_another_process_are_picked_up() {
+    let (_dir, outbox, rec, d) = setup(fast());
+    let (_h, join) = d.start(std::future::pending());
+    // Written straight to the file, as another process would, without waking the dispatcher.
+    outbox
+        .enqueue(
+            "t",
+            &notification("A", &["f"], "other"),
+            clock::now_ms(),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    until("picked up by the rescan", || rec.delivered().len() == 1).await;
+    join.abort();
+}
+
+#[tokio::test]
+async fn rate_limit_spaces_deliveries() {
+    let mut config = fast();
+    config.rate_limits.insert(
+        "t".into(),
+        RateLimit {
+            per_second: 50.0,
+            burst: 1,
+        },
+    );
+    let (_dir, _outbox, rec, d) = setup(config);
+    let (h, join) = d.start(std::future::pending());
+    let start = clock::now_ms();
+    for i in 0..6 {
+        h.enqueue("t", &notification(&format!("G{i}"), &["f"], ""))
+            .unwrap();
+    }
+    until("all delivered", || rec.delivered().len() == 6).await;
+    // 1 immediately, then one per 20 ms.
+    assert!(
+        clock::now_ms() - start >= 90,
+        "{} ms",
+        clock::now_ms() - start
+    );
+    join.abort();
+}

@@ -1,0 +1,159 @@
+//! Unit tests of the outbox store on a temporary SQLite file.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use notifiers::{Alert, AlertStatus, Notification};
+
+use super::*;
+
+pub(crate) fn notification(group: &str, fingerprints: &[&str], key: &str) -> Notification {
+    Notification {
+        receiver: "team".into(),
+        status: AlertStatus::Firing,
+        alerts: fingerprints
+            .iter()
+            .map(|fp| Alert {
+                status: AlertStatus::Firing,
+                labels: [("alertname".to_owned(), group.to_owned())].into(),
+                annotations: BTreeMap::new(),
+                starts_at: "2026-11-25T10:00:00Z".into(),
+                ends_at: "0001-01-01T00:00:00Z".into(),
+                generator_url: String::new(),
+                fingerprint: (*fp).to_owned(),
+            })
+            .collect(),
+        group_labels: [("alertname".to_owned(), group.to_owned())].into(),
+        common_labels: BTreeMap::new(),
+        common_annotations: BTreeMap::new(),
+        external_url: String::new(),
+        group_key: format!("{{}}:{{alertname=\"{group}\"}}"),
+        truncated_alerts: 0,
+        idempotency_key: key.into(),
+        title: String::new(),
+        text: String::new(),
+        html: String::new(),
+    }
+}
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+#[test]
+fn enqueue_persists_across_reopen_and_dedups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let ob = Outbox::open(&path).unwrap();
+    let Enqueued::New(e) = ob
+        .enqueue("t", &notification("A", &["f1"], "k1"), 1_000, DAY)
+        .unwrap()
+    else {
+        panic!("not new")
+    };
+    assert_eq!(e.deadline_ms, 1_000 + 86_400_000);
+    assert_eq!(e.next_attempt_ms, 1_000);
+    assert_eq!(
+        ob.enqueue("t", &notification("A", &["f1"], "k1"), 2_000, DAY)
+            .unwrap(),
+        Enqueued::Duplicate
+    );
+    assert!(matches!(
+        ob.enqueue("other", &notification("A", &["f1"], "k1"), 2_000, DAY)
+            .unwrap(),
+        Enqueued::New(_)
+    ));
+    drop(ob);
+    let ob = Outbox::open(&path).unwrap();
+    let pending = ob.pending().unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0], *e);
+    assert_eq!(ob.pending_after(pending[0].id).unwrap().len(), 1);
+}
+
+#[test]
+fn delivered_leaves_the_outbox_and_blocks_re_enqueue() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    let Enqueued::New(e) = ob
+        .enqueue("t", &notification("A", &["f1"], "k1"), 1, DAY)
+        .unwrap()
+    else {
+        panic!()
+    };
+    ob.mark_delivered(&e, 1, 5, "HTTP 200").unwrap();
+    assert!(ob.pending().unwrap().is_empty());
+    assert!(ob.was_delivered("t", "k1").unwrap());
+    assert_eq!(
+        ob.enqueue("t", &notification("A", &["f1"], "k1"), 9, DAY)
+            .unwrap(),
+        Enqueued::Duplicate,
+        "a restart re-enqueueing the same notification does not re-flood"
+    );
+    let log = ob.log_entry("t", "{}:{alertname=\"A\"}").unwrap().unwrap();
+    assert_eq!(log.sequence, 1);
+    assert_eq!(log.firing, ["f1"]);
+    assert_eq!(log.delivered_ms, Some(5));
+    assert_eq!(ob.prune_delivered(6).unwrap(), 1);
+    assert!(!ob.was_delivered("t", "k1").unwrap());
+}
+
+#[test]
+fn reschedule_and_dead_letter() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open_with(&dir.path().join("o.db"), Durability::Normal).unwrap();
+    let Enqueued::New(e) = ob
+        .enqueue("t", &notification("A", &["f1"], "k1"), 1, DAY)
+        .unwrap()
+    else {
+        panic!()
+    };
+    ob.reschedule(e.id, 1, 500, "HTTP 500").unwrap();
+    let p = &ob.pending().unwrap()[0];
+    assert_eq!((p.attempts, p.next_attempt_ms), (1, 500));
+    assert_eq!(p.last_error.as_deref(), Some("HTTP 500"));
+    ob.dead_letter(p, 2, 600, DeadReason::Permanent, "HTTP 400")
+        .unwrap();
+    assert!(ob.pending().unwrap().is_empty());
+    let dead = ob.dead_letters().unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].reason, "permanent");
+    assert_eq!(dead[0].error, "HTTP 400");
+    assert_eq!(dead[0].attempts, 2);
+    assert_eq!(dead[0].notification.idempotency_key, "k1");
+}
+
+#[test]
+fn missing_keys_are_filled_from_group_alert_set_and_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    let key = |e: Enqueued| match e {
+        Enqueued::New(e) => e.notification.idempotency_key,
+        Enqueued::Duplicate => panic!("duplicate"),
+    };
+    let k1 = key(ob
+        .enqueue("t", &notification("A", &["f1"], ""), 1, DAY)
+        .unwrap());
+    let k2 = key(ob
+        .enqueue("t", &notification("A", &["f1", "f2"], ""), 2, DAY)
+        .unwrap());
+    let k3 = key(ob
+        .enqueue("t", &notification("B", &["f1"], ""), 3, DAY)
+        .unwrap());
+    assert!(
+        k1.ends_with("-1") && k2.ends_with("-2") && k3.ends_with("-1"),
+        "{k1} {k2} {k3}"
+    );
+    assert_eq!(k1[..16], k2[..16], "same group");
+    assert_ne!(k1[17..33], k2[17..33], "different alert set");
+    assert_ne!(k1[..16], k3[..16], "different group");
+    assert_eq!(
+        idempotency_key("g", &["a".into()], &[], 4),
+        idempotency_key("g", &["a".into()], &[], 4)
+    );
+}
+
+#[test]
+fn unopenable_path_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Outbox::open(&dir.path().join("missing/dir/o.db")).unwrap_err();
+    assert!(err.to_string().contains("missing/dir/o.db"), "{err}");
+}

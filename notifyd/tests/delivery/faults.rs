@@ -1,0 +1,151 @@
+//! Each failure mode of a receiver, against a real server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use c5_testkit::{Smtp, free_port};
+use notifiers::{EmailConfig, EmailNotifier, SmtpSecurity, WebhookConfig, WebhookNotifier};
+use notifyd::outbox::Outbox;
+
+use crate::{Receiver, dispatcher, fast_config, notification, until};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_down_for_a_while_then_up_is_delivered_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open(&dir.path().join("o.db")).unwrap());
+    let port = free_port();
+    let mut c = EmailConfig::new("127.0.0.1", "alerts@c5.test", vec!["ops@c5.test".into()]);
+    c.port = Some(port);
+    c.security = SmtpSecurity::PlainLoopbackOnly;
+    c.timeout = Duration::from_secs(5);
+    let (h, join) = dispatcher(
+        &outbox,
+        Arc::new(EmailNotifier::new(c).unwrap()),
+        fast_config(),
+    );
+    h.enqueue("t", &notification("SmtpDown")).unwrap();
+    until("two refused attempts", WAIT, || {
+        outbox
+            .pending()
+            .unwrap()
+            .first()
+            .is_some_and(|e| e.attempts >= 2)
+    })
+    .await;
+    let pending = outbox.pending().unwrap();
+    let error = pending[0].last_error.clone().unwrap();
+    assert!(error.contains("SMTP connection failed"), "{error}");
+
+    let smtp = tokio::task::spawn_blocking(move || Smtp::start_on(port))
+        .await
+        .unwrap();
+    until("delivered", WAIT, || outbox.pending().unwrap().is_empty()).await;
+    until("in the maildir", WAIT, || smtp.messages().len() == 1).await;
+    let key = &pending[0].notification.idempotency_key;
+    assert!(outbox.was_delivered("t", key).unwrap());
+    assert!(outbox.dead_letters().unwrap().is_empty());
+    let m = &smtp.messages()[0];
+    assert!(m.contains(&format!("X-C5-Idempotency-Key: {key}")), "{m}");
+    assert_eq!(smtp.messages().len(), 1, "exactly once");
+    join.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_500_then_200_is_retried_with_growing_delays() {
+    let receiver = Receiver::start(|n| (if n < 3 { 500 } else { 200 }, Duration::ZERO)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open(&dir.path().join("o.db")).unwrap());
+    let notifier = Arc::new(WebhookNotifier::new(WebhookConfig::new(&receiver.url)).unwrap());
+    let (h, join) = dispatcher(&outbox, notifier, fast_config());
+    h.enqueue("t", &notification("Flaky")).unwrap();
+    until("delivered", WAIT, || outbox.pending().unwrap().is_empty()).await;
+    let r = receiver.requests();
+    assert_eq!(r.len(), 4, "three 500s then one 200");
+    assert!(r.iter().all(|q| q.key == r[0].key && q.body == r[0].body));
+    assert!(outbox.was_delivered("t", &r[0].key).unwrap());
+    let gaps: Vec<Duration> = r.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(gaps[0] >= Duration::from_millis(45), "{gaps:?}");
+    assert!(
+        gaps[1] > gaps[0] && gaps[2] > gaps[1],
+        "delays grow: {gaps:?}"
+    );
+    join.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_400_is_dead_lettered_without_retry() {
+    let receiver = Receiver::start(|_| (400, Duration::ZERO)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.db");
+    let outbox = Arc::new(Outbox::open(&db).unwrap());
+    let notifier = Arc::new(WebhookNotifier::new(WebhookConfig::new(&receiver.url)).unwrap());
+    let (h, join) = dispatcher(&outbox, notifier, fast_config());
+    h.enqueue("t", &notification("Rejected")).unwrap();
+    until("dead-lettered", WAIT, || {
+        outbox.dead_letters().unwrap().len() == 1
+    })
+    .await;
+    let dead = &outbox.dead_letters().unwrap()[0];
+    assert_eq!((dead.reason.as_str(), dead.attempts), ("permanent", 1));
+    assert!(dead.error.contains("400"), "{}", dead.error);
+    // Longer than several backoff periods: a retry would have shown up by now.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(receiver.requests().len(), 1, "no retry after 400");
+    assert!(outbox.pending().unwrap().is_empty());
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_notifyd"))
+        .args(["outbox", "dead-letters", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("target=t reason=permanent attempts=1"),
+        "{text}"
+    );
+    assert!(text.contains(&dead.notification.idempotency_key), "{text}");
+    join.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_receiver_times_out_then_retry_succeeds() {
+    let receiver = Receiver::start(|n| {
+        if n == 0 {
+            (200, Duration::from_secs(30))
+        } else {
+            (200, Duration::ZERO)
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open(&dir.path().join("o.db")).unwrap());
+    let mut wc = WebhookConfig::new(&receiver.url);
+    wc.timeout = Duration::from_millis(300);
+    let (h, join) = dispatcher(
+        &outbox,
+        Arc::new(WebhookNotifier::new(wc).unwrap()),
+        fast_config(),
+    );
+    h.enqueue("t", &notification("Hang")).unwrap();
+    until("first attempt timed out", WAIT, || {
+        outbox.pending().unwrap().first().is_some_and(|e| {
+            e.attempts == 1
+                && e.last_error
+                    .as_deref()
+                    .is_some_and(|x| x.contains("timed out"))
+        })
+    })
+    .await;
+    until("delivered", WAIT, || outbox.pending().unwrap().is_empty()).await;
+    let r = receiver.requests();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].key, r[1].key);
+    assert!(
+        r[1].at - r[0].at >= Duration::from_millis(300),
+        "retried after the timeout"
+    );
+    join.abort();
+}
