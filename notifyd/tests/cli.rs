@@ -1,5 +1,6 @@
 //! The `notifyd routes` and `notifyd template render` commands run as a real process: exit codes,
 //! stdout, and config errors/warnings on stderr with file:line:col.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions; a failing unwrap fails the test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
