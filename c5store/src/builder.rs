@@ -27,7 +27,7 @@ impl C5Store {
 /// Collects sources in precedence order (each call adds one; later wins) and options.
 #[derive(Default, Debug)]
 pub struct Builder {
-    pipeline: Pipeline,
+    pub(crate) pipeline: Pipeline,
     profile_env: Option<String>,
 }
 

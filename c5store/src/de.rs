@@ -101,6 +101,7 @@ impl<'de, 'p> ValueDe<'de, 'p> {
             Value::String(s) => de::Unexpected::Str(s),
             Value::Seq(_) => de::Unexpected::Seq,
             Value::Map(_) => de::Unexpected::Map,
+            Value::Secret(_) => de::Unexpected::Other("a secret"),
         }
     }
 }
@@ -134,6 +135,16 @@ impl<'de> Deserializer<'de> for ValueDe<'de, '_> {
                 next: None,
                 parent: trail,
             }),
+            // A secret reads as a string; a failed read must not quote the plaintext.
+            Value::Secret(s) => {
+                visitor
+                    .visit_borrowed_str(s.expose_secret())
+                    .map_err(|_: DeError| {
+                        de::Error::custom(
+                            "a secret value reads only as a string (plaintext not shown)",
+                        )
+                    })
+            }
         };
         r.map_err(|e| e.at(trail))
     }

@@ -62,6 +62,7 @@ pub mod merge;
 pub mod origin;
 mod parse;
 mod pipeline;
+pub mod secret;
 mod snapshot;
 mod source;
 pub mod sources;

@@ -31,6 +31,8 @@ pub enum Value {
     Seq(Vec<Value>),
     /// An ordered map.
     Map(Map),
+    /// A decrypted secret ([`crate::secret`]): reads as a string, prints as `<redacted>`.
+    Secret(crate::secret::SecretValue),
 }
 
 impl Value {
@@ -50,6 +52,7 @@ impl Value {
             Value::String(_) => "string",
             Value::Seq(_) => "sequence",
             Value::Map(_) => "map",
+            Value::Secret(_) => "secret",
         }
     }
 
@@ -165,6 +168,7 @@ impl Value {
             Value::Map(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }
+            Value::Secret(_) => serde_json::Value::String(crate::secret::REDACTED.to_owned()),
         }
     }
 }
@@ -269,6 +273,7 @@ impl Serialize for Value {
                 }
                 map.end()
             }
+            Value::Secret(secret) => secret.serialize(s),
         }
     }
 }
@@ -303,6 +308,7 @@ impl fmt::Display for Value {
                 }
                 f.write_str("}")
             }
+            Value::Secret(_) => f.write_str(crate::secret::REDACTED),
         }
     }
 }

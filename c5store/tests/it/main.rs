@@ -9,5 +9,6 @@ mod errors;
 mod merge_laws;
 mod no_panic;
 mod provenance;
+mod secrets;
 mod sources;
 mod support;
