@@ -7,6 +7,7 @@ pub mod group;
 pub mod inhibit;
 pub mod matcher;
 pub mod policy;
+pub mod policy_outbox;
 pub mod receivers;
 pub mod render;
 pub mod route;

@@ -37,6 +37,8 @@ pub struct Policy {
     config: Config,
     route: Route,
     groups: BTreeMap<String, Group>,
+    /// Keys of groups created since the last [`Policy::take_new_groups`].
+    fresh: Vec<String>,
     /// Inhibition rules and their sources.
     pub inhibitor: Inhibitor,
     /// Silences.
@@ -52,6 +54,7 @@ impl Policy {
             inhibitor: Inhibitor::new(&config.inhibit_rules),
             config,
             groups: BTreeMap::new(),
+            fresh: Vec::new(),
             silences: Silences::default(),
             external_url: external_url.to_string(),
         }
@@ -75,7 +78,9 @@ impl Policy {
             let group_labels = r.group_labels(&alert.labels);
             let key = format!("{}:{}", r.key, crate::group::labels_string(&group_labels));
             let config = &self.config;
-            let group = self.groups.entry(key).or_insert_with(|| {
+            let fresh = &mut self.fresh;
+            let group = self.groups.entry(key.clone()).or_insert_with(|| {
+                fresh.push(key);
                 let integrations = config
                     .receiver(&r.opts.receiver)
                     .map(|rc| {
@@ -96,6 +101,25 @@ impl Policy {
         if let Some(g) = self.groups.get_mut(group_key) {
             g.restore_log(integration, entry);
         }
+    }
+
+    /// Groups created since the last call, each with its targets by integration index, so the
+    /// caller can restore their notification log from the durable store after a restart.
+    pub fn take_new_groups(&mut self) -> Vec<(String, Vec<String>)> {
+        let fresh = std::mem::take(&mut self.fresh);
+        fresh
+            .into_iter()
+            .filter_map(|key| {
+                let g = self.groups.get(&key)?;
+                let r = self.config.receiver(&g.receiver)?;
+                let targets = r
+                    .integrations()
+                    .into_iter()
+                    .map(|(k, i, _)| target_name(&r.name, k, i))
+                    .collect();
+                Some((key, targets))
+            })
+            .collect()
     }
 
     /// The earliest time a group wants flushing.
