@@ -26,6 +26,9 @@ enum Command {
     /// Work with notification templates.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Create, expire and list silences kept in a JSON file.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
     /// Inspect and drain the durable delivery outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -74,6 +77,52 @@ enum RoutesCommand {
         /// The routing config (Alertmanager YAML).
         #[arg(long)]
         config: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SilenceCommand {
+    /// Add a silence; prints its id.
+    Add {
+        /// The silences file (JSON, created if missing).
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Who creates it.
+        #[arg(long)]
+        author: String,
+        /// Why.
+        #[arg(long)]
+        comment: String,
+        /// Start (RFC 3339; default now).
+        #[arg(long)]
+        start: Option<String>,
+        /// End (RFC 3339); wins over --duration.
+        #[arg(long)]
+        end: Option<String>,
+        /// Length such as 2h (default 1h).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Matchers such as alertname="Disk" instance=~"db.*".
+        #[arg(required = true)]
+        matchers: Vec<String>,
+    },
+    /// Expire silences by id.
+    Expire {
+        /// The silences file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Silence ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// List silences.
+    List {
+        /// The silences file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Only pending, active or expired ones.
+        #[arg(long)]
+        state: Option<String>,
     },
 }
 
@@ -135,6 +184,32 @@ fn main() -> ExitCode {
             tree,
             labels,
         }) => emit(notifyd::route_cli::routes_test(&config, tree, &labels)),
+        Command::Silence(SilenceCommand::Add {
+            file,
+            author,
+            comment,
+            start,
+            end,
+            duration,
+            matchers,
+        }) => emit(notifyd::route_cli::silence_add(
+            &file,
+            &notifyd::route_cli::SilenceAdd {
+                matchers: &matchers.join(","),
+                starts_at: start.as_deref(),
+                ends_at: end.as_deref(),
+                duration: duration.as_deref(),
+                created_by: &author,
+                comment: &comment,
+            },
+            notifyd::clock::now_ms(),
+        )),
+        Command::Silence(SilenceCommand::Expire { file, ids }) => emit(
+            notifyd::route_cli::silence_expire(&file, &ids, notifyd::clock::now_ms()),
+        ),
+        Command::Silence(SilenceCommand::List { file, state }) => emit(
+            notifyd::route_cli::silence_list(&file, state.as_deref(), notifyd::clock::now_ms()),
+        ),
         Command::Routes(RoutesCommand::Show { config }) => {
             emit(notifyd::route_cli::routes_show(&config))
         }

@@ -116,3 +116,68 @@ fn routes_show_prints_the_tree() {
         "Routing tree:\n.\n└── default-route  receiver: team-a\n\n"
     );
 }
+
+#[test]
+fn silences_add_list_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("silences.json");
+    let f = file.to_str().unwrap();
+    let add = notifyd(&[
+        "silence",
+        "add",
+        "--file",
+        f,
+        "--author",
+        "ops",
+        "--comment",
+        "db maintenance",
+        "--start",
+        "2020-01-01T00:00:00Z",
+        "--end",
+        "2999-01-01T00:00:00Z",
+        r#"alertname="Disk""#,
+        r#"instance=~"db.*""#,
+    ]);
+    assert_eq!(add.status.code(), Some(0), "{}", text(&add.stderr));
+    let id = text(&add.stdout).trim().to_string();
+    assert_eq!(id.len(), 36, "uuid-shaped id: {id}");
+    let list = text(&notifyd(&["silence", "list", "--file", f, "--state", "active"]).stdout);
+    assert!(
+        list.starts_with(&format!(
+            "{id} Active alertname=\"Disk\",instance=~\"db.*\" "
+        )),
+        "{list}"
+    );
+    assert!(
+        list.ends_with(" -> 2999-01-01T00:00:00Z ops \"db maintenance\"\n"),
+        "{list}"
+    );
+    assert_eq!(
+        notifyd(&["silence", "expire", "--file", f, &id])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert!(
+        text(&notifyd(&["silence", "list", "--file", f, "--state", "active"]).stdout).is_empty()
+    );
+    let again = notifyd(&["silence", "expire", "--file", f, &id]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        text(&again.stderr),
+        format!("notifyd: error: silence {id} already expired\n")
+    );
+    let bad = notifyd(&[
+        "silence",
+        "add",
+        "--file",
+        f,
+        "--author",
+        "a",
+        "--comment",
+        "c",
+        r#"a=~".*""#,
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("at least one matcher must not match the empty string"));
+}
