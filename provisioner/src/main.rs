@@ -3,6 +3,9 @@
 //! Exit codes: 0 success, 1 key absent (`get`, `explain`), 2 configuration or usage error (the
 //! message goes to stderr).
 
+mod crypt;
+mod edit;
+mod keys;
 mod render;
 
 use std::process::ExitCode;
@@ -27,6 +30,14 @@ enum Command {
     Explain(render::ExplainArgs),
     /// Render the bundled example configuration with the origin of every leaf.
     Demo(render::DemoArgs),
+    /// Create an age identity (mode 0600) and print its public recipient.
+    Keygen(keys::KeygenArgs),
+    /// Encrypt values of a YAML/TOML/JSON file in place, keeping its layout.
+    Encrypt(crypt::EncryptArgs),
+    /// Print a file with its values decrypted (stdout unless -o), or single values.
+    Decrypt(crypt::DecryptArgs),
+    /// Re-encrypt every encrypted value of FILE... to new recipients.
+    Rekey(crypt::RekeyArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +54,10 @@ fn main() -> ExitCode {
         Command::Get(a) => render::get(&a),
         Command::Explain(a) => render::explain(&a),
         Command::Demo(a) => render::demo(&a),
+        Command::Keygen(a) => keys::keygen(&a).map(|()| ExitCode::SUCCESS),
+        Command::Encrypt(a) => crypt::encrypt(&a).map(|_| ExitCode::SUCCESS),
+        Command::Decrypt(a) => crypt::decrypt(&a).map(|()| ExitCode::SUCCESS),
+        Command::Rekey(a) => crypt::rekey(&a).map(|_| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

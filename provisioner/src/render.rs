@@ -20,6 +20,8 @@ pub struct SourceArgs {
     /// Files (.yaml/.yml/.toml/.json, or .env), or directories, in precedence order (later wins).
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<PathBuf>,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
 }
 
 impl SourceArgs {
@@ -50,7 +52,7 @@ impl SourceArgs {
 
     /// Loads the snapshot; all problems in one error.
     pub fn load(&self) -> anyhow::Result<Snapshot> {
-        Ok(self.builder().load()?)
+        Ok(self.builder().secrets(self.keys.keyring()?).load()?)
     }
 }
 
@@ -81,6 +83,9 @@ pub struct RenderArgs {
     /// Append `# from file:line:col` to every leaf (YAML only).
     #[arg(long)]
     pub provenance: bool,
+    /// Show decrypted secrets instead of `<redacted>`.
+    #[arg(long)]
+    pub reveal: bool,
     #[command(flatten)]
     pub src: SourceArgs,
 }
@@ -90,6 +95,9 @@ pub struct RenderArgs {
 pub struct GetArgs {
     /// Dot path: `db.port`, `hosts[0]`, `servers[1].name`.
     pub key: String,
+    /// Show a decrypted secret instead of `<redacted>`.
+    #[arg(long)]
+    pub reveal: bool,
     #[command(flatten)]
     pub src: SourceArgs,
 }
@@ -139,7 +147,10 @@ fn render_snapshot(
 
 /// `c5 render`.
 pub fn render(a: &RenderArgs) -> anyhow::Result<ExitCode> {
-    let snap = a.src.load()?;
+    let mut snap = a.src.load()?;
+    if a.reveal {
+        snap = crate::keys::reveal(&snap);
+    }
     print(&render_snapshot(&snap, a.format, a.provenance)?)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -150,6 +161,11 @@ pub fn get(a: &GetArgs) -> anyhow::Result<ExitCode> {
     let Some(v) = snap.value(&a.key) else {
         eprintln!("c5: key `{}` not found", a.key);
         return Ok(ExitCode::from(1));
+    };
+    let v = &if a.reveal {
+        crate::keys::reveal_value(v)
+    } else {
+        v.clone()
     };
     let text = match v {
         c5store::Value::String(s) => s.clone(),
