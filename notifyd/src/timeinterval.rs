@@ -3,15 +3,18 @@
 //! A named interval is a list of [`TimeInterval`]s and contains an instant if any of them does. One
 //! [`TimeInterval`] contains an instant if every field it sets (`times`, `weekdays`,
 //! `days_of_month`, `months`, `years`) contains it; negative days count from the end of the month.
-//! Instants are evaluated in UTC; `location` other than `UTC` is reported as unsupported. Pure: the
+//! Instants are evaluated in the interval's `location` (an IANA zone from the system tz database,
+//! `Local`, or UTC by default); an unknown zone is an error with file:line:col. Pure: the
 //! instant is a parameter (Unix seconds).
 
 use crate::decode::Cx;
 use crate::yaml::Node;
 
 /// One entry of a named interval's `time_intervals` list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TimeInterval {
+    /// `location`: the zone the fields are read in (`None`: UTC).
+    pub location: Option<jiff::tz::TimeZone>,
     /// Minute-of-day ranges `[start, end)`.
     pub times: Vec<(u32, u32)>,
     /// Inclusive weekday ranges, 0 = Sunday.
@@ -62,6 +65,26 @@ pub fn civil(unix: i64) -> Civil {
         weekday,
         minute_of_day: secs / 60,
         second: secs % 60,
+    }
+}
+
+/// The calendar breakdown of an instant in a time zone.
+pub fn civil_in(unix: i64, tz: &jiff::tz::TimeZone) -> Civil {
+    let Ok(ts) = jiff::Timestamp::from_second(unix) else {
+        return civil(unix);
+    };
+    let dt = tz.to_datetime(ts);
+    let (h, m) = (
+        u32::try_from(dt.hour()).unwrap_or(0),
+        u32::try_from(dt.minute()).unwrap_or(0),
+    );
+    Civil {
+        year: i32::from(dt.year()),
+        month: u32::try_from(dt.month()).unwrap_or(1),
+        day: u32::try_from(dt.day()).unwrap_or(1),
+        weekday: u32::try_from(dt.weekday().to_sunday_zero_offset()).unwrap_or(0),
+        minute_of_day: h * 60 + m,
+        second: u32::try_from(dt.second()).unwrap_or(0),
     }
 }
 
@@ -160,7 +183,10 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 impl TimeInterval {
     /// Whether the instant (Unix seconds, UTC) is inside the interval.
     pub fn contains(&self, unix: i64) -> bool {
-        let c = civil(unix);
+        let c = match &self.location {
+            None => civil(unix),
+            Some(tz) => civil_in(unix, tz),
+        };
         let in_u = |ranges: &[(u32, u32)], v: u32| {
             ranges.is_empty() || ranges.iter().any(|&(a, b)| a <= v && v <= b)
         };
@@ -256,14 +282,20 @@ fn decode_interval(cx: &mut Cx, node: &Node, what: &str) -> TimeInterval {
         &[],
     );
     let mut ti = TimeInterval::default();
-    if let Some(loc) = cx.opt_string(&f, "location", what)
-        && loc != "UTC"
-    {
+    if let Some(loc) = cx.opt_string(&f, "location", what) {
         let pos = f.get("location").map_or(node.pos, |n| n.pos);
-        cx.err(
-            pos,
-            format!("{what}: location {loc:?} is not supported by notifyd (only UTC)"),
-        );
+        let tz = match loc.as_str() {
+            "UTC" | "" => Ok(None),
+            "Local" => Ok(Some(jiff::tz::TimeZone::system())),
+            name => jiff::tz::TimeZone::get(name).map(Some),
+        };
+        match tz {
+            Ok(tz) => ti.location = tz,
+            Err(_) => cx.err(
+                pos,
+                format!("{what}: unknown time zone {loc:?} (not in the system time zone database)"),
+            ),
+        }
     }
     if let Some(n) = f.get("times") {
         for t in cx.seq(n, what) {
@@ -410,6 +442,25 @@ mod tests {
     }
 
     #[test]
+    fn locations_shift_the_clock() {
+        let berlin =
+            interval("times: [{start_time: '10:00', end_time: '11:00'}]\nlocation: Europe/Berlin");
+        assert!(
+            berlin.contains(MON_2024_03_04_0930),
+            "09:30 UTC is 10:30 in Berlin (CET)"
+        );
+        let utc = interval("times: [{start_time: '10:00', end_time: '11:00'}]\nlocation: UTC");
+        assert!(!utc.contains(MON_2024_03_04_0930));
+        // Summer time: 2024-07-01 09:30 UTC is 11:30 in Berlin (CEST).
+        assert!(!berlin.contains(1_719_826_200));
+        let tokyo_monday = interval("weekdays: [monday]\nlocation: Asia/Tokyo");
+        assert!(
+            tokyo_monday.contains(MON_2024_03_04_0930 - 10 * 3600),
+            "Sunday 23:30 UTC is Monday in Tokyo"
+        );
+    }
+
+    #[test]
     fn negative_days_months_years() {
         let last = interval("days_of_month: ['-1']");
         assert!(
@@ -424,14 +475,14 @@ mod tests {
 
     #[test]
     fn errors_have_positions() {
-        let node = crate::yaml::parse("weekdays: ['funday']\ntimes: [{start_time: '10:00', end_time: '09:00'}]\nlocation: Europe/Berlin").unwrap();
+        let node = crate::yaml::parse("weekdays: ['funday']\ntimes: [{start_time: '10:00', end_time: '09:00'}]\nlocation: Mars/Olympus").unwrap();
         let mut cx = Cx::new("t.yml");
         decode_interval(&mut cx, &node, "t");
         let got: Vec<String> = cx.diags.iter().map(ToString::to_string).collect();
         assert_eq!(
             got,
             [
-                "t.yml:3:11: error: t: location \"Europe/Berlin\" is not supported by notifyd (only UTC)",
+                "t.yml:3:11: error: t: unknown time zone \"Mars/Olympus\" (not in the system time zone database)",
                 "t.yml:2:9: error: t: start time cannot be equal or greater than end time",
                 "t.yml:1:12: error: t: `weekdays`: invalid value \"funday\"",
             ]
