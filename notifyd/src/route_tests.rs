@@ -121,3 +121,25 @@ fn matching_tree_matches_amtool_layout() {
         expect
     );
 }
+
+proptest::proptest! {
+    /// Laws: every alert reaches at least one receiver, and labels no matcher mentions change
+    /// nothing.
+    #[test]
+    fn routing_laws(
+        pairs in proptest::collection::vec(
+            (proptest::sample::select(vec!["team", "sev", "svc", "env"]),
+             proptest::sample::select(vec!["a", "crit", "page", "dbx", "prod", ""])),
+            0..5,
+        ),
+        extra in "[a-z]{1,8}",
+    ) {
+        let t = tree();
+        let l: LabelSet = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let got = t.receivers(&l);
+        proptest::prop_assert!(!got.is_empty());
+        let mut more = l.clone();
+        more.insert("unrelated".into(), extra);
+        proptest::prop_assert_eq!(t.receivers(&more), got);
+    }
+}
