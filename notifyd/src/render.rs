@@ -5,7 +5,8 @@
 //! - Data (as in Alertmanager): `.Receiver`, `.Status`, `.Alerts` (each with `.Status`, `.Labels`,
 //!   `.Annotations`, `.StartsAt`, `.EndsAt`, `.GeneratorURL`, `.Fingerprint`), `.Alerts.Firing`,
 //!   `.Alerts.Resolved`, `.GroupLabels`, `.CommonLabels`, `.CommonAnnotations`, `.ExternalURL`,
-//!   `.GroupKey`. Label maps have `.SortedPairs` (items with `.Name`, `.Value`; the list has
+//!   `.GroupKey`. Times (`.StartsAt`, `.EndsAt`) are RFC 3339 strings with `.Format "<Go layout>"`
+//!   and `.Unix`. Label maps have `.SortedPairs` (items with `.Name`, `.Value`; the list has
 //!   `.Names` / `.Values`), `.Names`, `.Values` and `.Remove <names>`. A missing label is `""`.
 //! - `if` / `else if` / `else`, `range` (with `$i, $v :=` or `$v :=`), `with`, `end`, variables
 //!   (`$x := ...`, `$x = ...`, `$` is the top-level data), pipelines `a | f b`, parentheses,

@@ -147,9 +147,20 @@ impl Exec<'_> {
         }
         match &cmd[0] {
             Arg::Func(name) => self.call(name, args, at),
-            // A method with arguments: `.CommonLabels.Remove .GroupLabels.Names`.
-            Arg::Field(path) if !args.is_empty() && path.len() > 1 => {
+            // A method with arguments: `.CommonLabels.Remove .GroupLabels.Names`,
+            // `$a.StartsAt.Format "15:04"`, `(index .Alerts 0).StartsAt.Format "15:04"`.
+            Arg::Field(path) if !args.is_empty() && !path.is_empty() => {
                 let recv = self.fields(dot.clone(), &path[..path.len() - 1], at)?;
+                self.method(&recv, &path[path.len() - 1], &args, at)
+            }
+            Arg::Var(name, path) if !args.is_empty() && !path.is_empty() => {
+                let base = self.arg(&Arg::Var(name.clone(), Vec::new()), dot, at)?;
+                let recv = self.fields(base, &path[..path.len() - 1], at)?;
+                self.method(&recv, &path[path.len() - 1], &args, at)
+            }
+            Arg::Sub(p, path) if !args.is_empty() && !path.is_empty() => {
+                let base = self.pipeline(p, dot, at)?;
+                let recv = self.fields(base, &path[..path.len() - 1], at)?;
                 self.method(&recv, &path[path.len() - 1], &args, at)
             }
             head if args.is_empty() => self.arg(head, dot, at),
@@ -235,6 +246,17 @@ impl Exec<'_> {
                         })
                         .collect(),
                 ))
+            }
+            // `.StartsAt.Format "2006-01-02 15:04"`: times are RFC 3339 strings in UTC.
+            (Value::Str(t, _), "Format") if args.len() == 1 => {
+                let ms = crate::timeinterval::parse_rfc3339(t)
+                    .ok_or_else(|| self.fail(at, format!("Format: not a time: {t:?}")))?;
+                Ok(s(&go_time_format(ms, &args[0].text())))
+            }
+            (Value::Str(t, _), "Unix") if args.is_empty() => {
+                let ms = crate::timeinterval::parse_rfc3339(t)
+                    .ok_or_else(|| self.fail(at, format!("Unix: not a time: {t:?}")))?;
+                Ok(Value::Int(ms.div_euclid(1000)))
             }
             (Value::Null, _) => Ok(Value::Null),
             _ => Err(self.fail(at, format!("can't evaluate field {name} in {}", v.text()))),
@@ -407,6 +429,81 @@ fn printf(fmt: &str, args: &[Value]) -> String {
             ),
             None => out.push_str("%!(NOVERB)"),
         }
+    }
+    out
+}
+
+/// Formats Unix ms (UTC) with a Go reference-time layout (`2006-01-02T15:04:05Z07:00` and the
+/// usual pieces: `Jan`, `January`, `Mon`, `Monday`, `PM`, `03`, `MST`, `-0700`, `.000`).
+pub fn go_time_format(ms: i64, layout: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    const DAYS: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    let c = crate::timeinterval::civil(ms.div_euclid(1000));
+    let (h, m) = (c.minute_of_day / 60, c.minute_of_day % 60);
+    let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+    let month = MONTHS[(c.month - 1) as usize];
+    let day = DAYS[c.weekday as usize];
+    let frac = ms.rem_euclid(1000);
+    let tokens: [(&str, String); 24] = [
+        ("January", month.to_string()),
+        ("Monday", day.to_string()),
+        ("Z07:00", "Z".into()),
+        ("-07:00", "+00:00".into()),
+        ("-0700", "+0000".into()),
+        (".000", format!(".{frac:03}")),
+        ("2006", format!("{:04}", c.year)),
+        ("Jan", month[..3].to_string()),
+        ("Mon", day[..3].to_string()),
+        ("MST", "UTC".into()),
+        ("01", format!("{:02}", c.month)),
+        ("02", format!("{:02}", c.day)),
+        ("03", format!("{h12:02}")),
+        ("04", format!("{m:02}")),
+        ("05", format!("{:02}", c.second)),
+        ("06", format!("{:02}", c.year.rem_euclid(100))),
+        ("15", format!("{h:02}")),
+        ("PM", if h >= 12 { "PM" } else { "AM" }.into()),
+        ("pm", if h >= 12 { "pm" } else { "am" }.into()),
+        ("_2", format!("{:>2}", c.day)),
+        ("1", c.month.to_string()),
+        ("2", c.day.to_string()),
+        ("3", h12.to_string()),
+        ("4", m.to_string()),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (tok, val) in &tokens {
+            if let Some(r) = rest.strip_prefix(tok) {
+                out.push_str(val);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let ch = rest.chars().next().unwrap_or(' ');
+        out.push(ch);
+        rest = &rest[ch.len_utf8()..];
     }
     out
 }

@@ -63,6 +63,27 @@ fn fields_and_functions() {
 }
 
 #[test]
+fn time_formatting_with_go_layouts() {
+    check(
+        "{{ range .Alerts }}{{ .StartsAt.Format \"2006-01-02 15:04:05 MST\" }};{{ end }}",
+        "2024-03-04 09:30:00 UTC;2024-03-04 09:00:00 UTC;",
+    );
+    check(
+        "{{ (index .Alerts 0).StartsAt.Format \"Mon Jan _2 3:04PM\" }}",
+        "Mon Mar  4 9:30AM",
+    );
+    check(
+        "{{ (index .Alerts 0).StartsAt.Format \"Monday, 02-January-06 15:04 -0700\" }}",
+        "Monday, 04-March-24 09:30 +0000",
+    );
+    check("{{ (index .Alerts 0).StartsAt.Unix }}", "1709544600");
+    check(
+        "{{ .Receiver.Format \"2006\" }}",
+        "error: template: 1:1: Format: not a time: \"team-a\"",
+    );
+}
+
+#[test]
 fn control_flow_and_variables() {
     check(
         "{{ range .Alerts }}{{ .Labels.instance }}={{ .Status }};{{ end }}",
