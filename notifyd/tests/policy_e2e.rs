@@ -162,3 +162,57 @@ async fn alerts_reach_a_real_webhook_through_the_outbox() {
         .into()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_config_renders_and_reaches_a_real_smtp_server() {
+    let smtp = tokio::task::spawn_blocking(c5_testkit::Smtp::start)
+        .await
+        .unwrap();
+    let port = smtp.server.port;
+    let yaml = [
+        "global:".to_string(),
+        format!("  smtp_smarthost: '127.0.0.1:{port}'"),
+        "  smtp_from: 'notifyd@c5.test'".into(),
+        "  smtp_require_tls: false".into(),
+        "route: {receiver: ops, group_by: [alertname], group_wait: 0s}".into(),
+        "receivers:".into(),
+        "  - name: ops".into(),
+        "    email_configs:".into(),
+        "      - to: 'ops@c5.test'".into(),
+        "        headers:".into(),
+        "          Subject: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} on {{ len .Alerts }} hosts'".into(),
+    ]
+    .join("\n");
+    let config = parse_str(&yaml, "e2e.yml").unwrap().config;
+    let notifiers: HashMap<String, Arc<dyn Notifier>> = config
+        .receiver("ops")
+        .unwrap()
+        .notifier_configs()
+        .unwrap()
+        .into_iter()
+        .map(|(name, c)| (name, c.build().unwrap()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open(&dir.path().join("outbox.db")).unwrap());
+    let (handle, _join) =
+        Dispatcher::new(outbox, notifiers, DispatchConfig::default()).start(std::future::pending());
+    let t0 = 1_764_000_000_000;
+    let mut policy = Policy::new(config, "http://notifyd.test");
+    policy.ingest(alert("db1", t0, None), t0);
+    policy.ingest(alert("db2", t0, None), t0);
+    let out = policy.tick(t0);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].target, "ops/email/0");
+    handle
+        .enqueue(&out[0].target, &out[0].notification)
+        .unwrap();
+    until("the email", || smtp.messages().len() == 1).await;
+    let m = &smtp.messages()[0];
+    assert!(m.contains("Subject: [FIRING] DiskFull on 2 hosts"), "{m}");
+    assert!(m.contains("To: ops@c5.test"), "{m}");
+    // The default text body (Alertmanager's email.default.text shape) lists both alerts.
+    assert!(
+        m.contains("instance = db1") && m.contains("instance = db2"),
+        "{m}"
+    );
+}
