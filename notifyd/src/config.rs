@@ -81,7 +81,7 @@ pub struct RouteConfig {
     pub pos: Pos,
     /// `receiver`.
     pub receiver: Option<String>,
-    /// `group_by` as written; `None` to inherit.
+    /// `group_by` labels; `None` (absent, null, `[]` or only `...`) inherits.
     pub group_by: Option<Vec<String>>,
     /// `group_by: ['...']`: group by all labels.
     pub group_by_all: bool,
@@ -380,9 +380,9 @@ fn decode_route(cx: &mut Cx, node: &yaml::Node) -> RouteConfig {
                 "route: cannot have wildcard group_by (`...`) and other labels at the same time",
             );
         }
-        r.group_by = Some(if r.group_by_all { Vec::new() } else { names });
-    } else if f.has("group_by") {
-        r.group_by = Some(Vec::new());
+        // As in Alertmanager, only named labels set `group_by`; `[]` (like null) inherits it.
+        names.retain(|l| l != "...");
+        r.group_by = (!names.is_empty()).then_some(names);
     }
     for (key, out) in [
         ("mute_time_intervals", &mut r.mute_time_intervals),

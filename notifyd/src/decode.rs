@@ -66,11 +66,6 @@ impl<'n> Fields<'n> {
             .find(|(k, v)| k.name == name && !v.is_null())
             .map(|(_, v)| *v)
     }
-
-    /// Whether `name` is present (even if null).
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k.name == name)
-    }
 }
 
 impl Cx {

@@ -183,9 +183,13 @@ fn build(cfg: &RouteConfig, parent: Option<&Route>, position: Option<usize>) -> 
     {
         opts.receiver = r.clone();
     }
+    // Alertmanager: named labels replace the inherited ones and turn `...` off; `...` alone turns
+    // it on; neither inherits both.
     if let Some(g) = &cfg.group_by {
         opts.group_by = g.iter().cloned().collect();
-        opts.group_by_all = cfg.group_by_all;
+        opts.group_by_all = false;
+    } else if cfg.group_by_all {
+        opts.group_by_all = true;
     }
     for (src, dst) in [
         (cfg.group_wait, &mut opts.group_wait),

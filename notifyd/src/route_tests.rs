@@ -77,6 +77,31 @@ fn settings_are_inherited() {
 }
 
 #[test]
+fn group_by_inheritance_follows_alertmanager() {
+    let cfg = "route:\n  receiver: r\n  group_by: [a]\n  routes:\n    - {receiver: r, group_by: }\n    - {receiver: r, group_by: []}\n    - receiver: r\n      group_by: ['...']\n      routes: [{receiver: r, group_by: [b]}, {receiver: r}]\nreceivers: [{name: r}]\n";
+    let t = Route::new(&parse_str(cfg, "t.yml").unwrap().config.route);
+    assert_eq!(
+        t.routes[0].opts.group_by.len(),
+        1,
+        "null: inherited like Go's nil slice"
+    );
+    assert_eq!(
+        t.routes[1].opts.group_by.len(),
+        1,
+        "[]: also inherited (Go leaves the slice nil)"
+    );
+    assert!(t.routes[2].opts.group_by_all);
+    assert!(
+        !t.routes[2].routes[0].opts.group_by_all,
+        "named labels turn `...` off"
+    );
+    assert!(
+        t.routes[2].routes[1].opts.group_by_all,
+        "`...` is inherited"
+    );
+}
+
+#[test]
 fn keys_and_group_labels() {
     let t = tree();
     assert_eq!(t.key, "{}");
