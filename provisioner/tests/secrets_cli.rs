@@ -417,3 +417,39 @@ fn key_file_with_open_permissions_warns() {
         assert!(!err(&o).contains("AGE-SECRET-KEY"));
     }
 }
+
+#[test]
+fn identities_from_env_key_and_systemd_credentials_directory() {
+    let k = Keys::new();
+    k.write("c.yaml", "db:\n  password: from-env-test\n");
+    ok(c5(
+        &["encrypt", "-r", &k.a, "c.yaml", "db.password"],
+        k.p(),
+        &[],
+    ));
+    let key_text = k.read("a.key");
+    let via_env = ok(c5(
+        &["get", "--reveal", "db.password", "c.yaml"],
+        k.p(),
+        &[("C5_AGE_KEY", &key_text)],
+    ));
+    assert_eq!(via_env.trim(), "from-env-test");
+    // systemd: a credentials directory holding the key next to an unrelated credential
+    std::fs::create_dir(k.p().join("creds")).unwrap();
+    std::fs::copy(k.p().join("a.key"), k.p().join("creds/app.key")).unwrap();
+    std::fs::write(k.p().join("creds/db-password"), "not a key").unwrap();
+    let creds = k.p().join("creds");
+    let via_creds = ok(c5(
+        &["get", "--reveal", "db.password", "c.yaml"],
+        k.p(),
+        &[("CREDENTIALS_DIRECTORY", creds.to_str().unwrap())],
+    ));
+    assert_eq!(via_creds.trim(), "from-env-test");
+    // -i wins over the environment: b cannot open it
+    let o = c5(
+        &["get", "-i", "b.key", "db.password", "c.yaml"],
+        k.p(),
+        &[("C5_AGE_KEY", &key_text)],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

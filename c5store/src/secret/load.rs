@@ -157,8 +157,8 @@ impl Builder {
     /// Decrypts secrets with `keyring`: SOPS files among the sources added so far load as
     /// decrypted layers, and every `.c5encval` value of the merged tree becomes a
     /// `Value::Secret`. Call it after adding the sources.
-    pub fn secrets(mut self, keyring: Keyring) -> Self {
-        let keyring = Arc::new(keyring);
+    pub fn secrets(mut self, keyring: impl Into<Arc<Keyring>>) -> Self {
+        let keyring = keyring.into();
         let sources = std::mem::take(&mut self.pipeline.sources);
         self.pipeline.sources = sources
             .into_iter()
