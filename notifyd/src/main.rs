@@ -69,6 +69,10 @@ enum RoutesCommand {
         /// Also print the matching part of the routing tree.
         #[arg(long)]
         tree: bool,
+        /// Fail (exit 1) unless the receivers are exactly these (comma-separated), like amtool's
+        /// `--verify.receivers`.
+        #[arg(long)]
+        verify_receivers: Option<String>,
         /// Alert labels as LABEL=VALUE.
         labels: Vec<String>,
     },
@@ -182,8 +186,14 @@ fn main() -> ExitCode {
         Command::Routes(RoutesCommand::Test {
             config,
             tree,
+            verify_receivers,
             labels,
-        }) => emit(notifyd::route_cli::routes_test(&config, tree, &labels)),
+        }) => emit(notifyd::route_cli::routes_test_verify(
+            &config,
+            tree,
+            &labels,
+            verify_receivers.as_deref(),
+        )),
         Command::Silence(SilenceCommand::Add {
             file,
             author,

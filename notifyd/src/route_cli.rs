@@ -63,6 +63,17 @@ pub fn parse_label_args(args: &[String]) -> Result<LabelSet, String> {
 
 /// `notifyd routes test --config FILE [--tree] LABEL=VALUE...`.
 pub fn routes_test(config: &Path, tree: bool, labels: &[String]) -> CliOutput {
+    routes_test_verify(config, tree, labels, None)
+}
+
+/// `routes test` with `--verify-receivers R1,R2`: like amtool's `--verify.receivers`, exit 1 with a
+/// warning line when the receivers differ.
+pub fn routes_test_verify(
+    config: &Path,
+    tree: bool,
+    labels: &[String],
+    expected: Option<&str>,
+) -> CliOutput {
     let (loaded, warnings) = match load(config) {
         Ok(x) => x,
         Err(o) => return o,
@@ -78,12 +89,18 @@ pub fn routes_test(config: &Path, tree: bool, labels: &[String]) -> CliOutput {
         stdout.push_str(&root.matching_tree(&ls));
         stdout.push_str("\n\n");
     }
-    stdout.push_str(&root.receivers(&ls).join(","));
+    let got = root.receivers(&ls).join(",");
+    stdout.push_str(&got);
     stdout.push('\n');
+    let mut code = 0;
+    if expected.is_some_and(|e| !e.is_empty() && e != got) {
+        stdout.push_str("WARNING: Expected receivers did not match resolved receivers.\n");
+        code = 1;
+    }
     CliOutput {
         stdout,
         stderr: warnings,
-        code: 0,
+        code,
     }
 }
 

@@ -265,6 +265,33 @@ fn the_binary_prints_what_amtool_prints() {
             amtool(&args)
         );
     }
+    for expect in ["team-a,db", "team-a"] {
+        let ours = Command::new(env!("CARGO_BIN_EXE_notifyd"))
+            .args(["routes", "test", "--config"])
+            .arg(&path)
+            .arg(format!("--verify-receivers={expect}"))
+            .args(labels)
+            .output()
+            .unwrap();
+        let theirs = amtool(&[
+            "config".into(),
+            "routes".into(),
+            "test".into(),
+            format!("--config.file={}", path.display()),
+            format!("--verify.receivers={expect}"),
+            "team=a".into(),
+            "sev=crit".into(),
+            "svc=dbx".into(),
+        ]);
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&ours.stdout).into_owned(),
+                ours.status.code().unwrap()
+            ),
+            theirs,
+            "--verify-receivers={expect}"
+        );
+    }
     let bad = Command::new(env!("CARGO_BIN_EXE_notifyd"))
         .args(["routes", "test", "--config"])
         .arg(&path)
