@@ -67,16 +67,18 @@ impl Matcher {
     pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, MatcherError> {
         let re = match op {
             MatchOp::Regex | MatchOp::NotRegex => {
-                Some(Regex::new(&format!("^(?:{value})$")).map_err(|e| {
-                    // The regex crate's message spans several lines; keep the last (the reason).
-                    let msg = e.to_string();
-                    let reason = msg
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim_start_matches("error: ");
-                    MatcherError(format!("invalid regex {value:?}: {reason}"))
-                })?)
+                Some(
+                    Regex::new(&format!("^(?:{})$", go_classes(value))).map_err(|e| {
+                        // The regex crate's message spans several lines; keep the last (the reason).
+                        let msg = e.to_string();
+                        let reason = msg
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim_start_matches("error: ");
+                        MatcherError(format!("invalid regex {value:?}: {reason}"))
+                    })?,
+                )
             }
             _ => None,
         };
@@ -126,6 +128,33 @@ impl fmt::Display for Matcher {
         }
         write!(f, "{}{}\"{}\"", self.name, self.op.as_str(), v)
     }
+}
+
+/// Rewrites the Perl classes `\d \w \s` (and negations) to ASCII classes, as in Go's RE2, where
+/// they never match non-ASCII digits, letters or spaces (Rust's are Unicode-aware).
+fn go_classes(re: &str) -> String {
+    let mut out = String::with_capacity(re.len());
+    let mut it = re.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some('s') => out.push_str("[\\t\\n\\f\\r ]"),
+            Some('S') => out.push_str("[^\\t\\n\\f\\r ]"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// Whether every matcher matches.
@@ -306,6 +335,16 @@ mod tests {
         assert!(!m(r#"sev=~"cri""#), "regexes are anchored");
         assert!(m(r#"sev!~"page""#));
         assert!(m(r#"env=~".*""#));
+        let re = |pattern: &str, v: &str| {
+            Matcher::new("x", MatchOp::Regex, pattern)
+                .unwrap()
+                .matches_value(v)
+        };
+        assert!(re(r"db\d+", "db12"));
+        assert!(!re(r"db\d+", "db\u{663}"), "Go's \\d is ASCII only");
+        assert!(re(r"[\d_]+", "1_2"), "inside a class too");
+        assert!(re(r"a\\d", "a\\d"), "an escaped backslash stays literal");
+        assert!(!re(r"\w", "é") && re(r"\W", "é") && re(r"\s\S", " x"));
         assert!(!m(r#"env=~".+""#));
     }
 
@@ -317,7 +356,7 @@ mod tests {
             value in "[ -~\n]{0,12}",
         ) {
             let op = [MatchOp::Equal, MatchOp::NotEqual, MatchOp::Regex, MatchOp::NotRegex][op];
-            let op = if Regex::new(&format!("^(?:{value})$")).is_err() { MatchOp::Equal } else { op };
+            let op = if Matcher::new(&name, op, &value).is_err() { MatchOp::Equal } else { op };
             let m = Matcher::new(&name, op, &value).unwrap();
             let back = parse_matchers(&m.to_string()).unwrap();
             prop_assert_eq!(back, vec![m]);

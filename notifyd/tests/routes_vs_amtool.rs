@@ -51,6 +51,10 @@ const HAND: &[&str] = &[
     "city=Zürich",
     r#"spaced="value with spaces""#,
     r#"nl="line1\nline2""#,
+    "num=42",
+    "num=٣",
+    "num=7 word=é",
+    "num=7 word=ab_9",
 ];
 
 fn dir() -> PathBuf {
