@@ -169,3 +169,37 @@ fn receiver_validation() {
          am.yml:5:39: error: receiver \"r\": webhook config: one of url or url_file must be configured",
     );
 }
+
+proptest::proptest! {
+    /// Bad input gets an error, never a panic: arbitrary text, and a valid file with one byte
+    /// replaced or cut short.
+    #[test]
+    fn never_panics_on_arbitrary_text(src in "[ -~\n]{0,200}") {
+        let _ = parse_str(&src, "fuzz.yml");
+    }
+
+    #[test]
+    fn never_panics_on_mutated_configs(at in 0usize..2000, byte in proptest::sample::select(
+        vec![' ', '\n', ':', '-', '[', ']', '{', '}', '"', '\'', '*', '&', '!', '#', 'x', '0', '\t'],
+    ), cut in proptest::bool::ANY) {
+        let mut src: Vec<char> = FULL.chars().collect();
+        let at = at % src.len();
+        if cut { src.truncate(at) } else { src[at] = byte }
+        let src: String = src.into_iter().collect();
+        if let Ok(l) = parse_str(&src, "fuzz.yml") {
+            let _ = crate::route::Route::new(&l.config.route).show_tree();
+        }
+    }
+
+    #[test]
+    fn huge_durations_do_not_overflow(years in 1u64..600_000_000) {
+        let src = format!("route: {{receiver: r, group_wait: {years}y, repeat_interval: {years}y}}\nreceivers: [{{name: r}}]\n");
+        if let Ok(l) = parse_str(&src, "big.yml") {
+            let route = crate::route::Route::new(&l.config.route);
+            let mut g = crate::group::Group::new("{}", Default::default(), route.opts.clone(), vec![crate::group::Integration { send_resolved: true }]);
+            let a = crate::group::AlertIn { labels: Default::default(), annotations: Default::default(), starts_at: i64::MIN / 2, ends_at: None, generator_url: String::new() };
+            g.insert(a, i64::MAX / 2);
+            let _ = g.flush(i64::MAX / 2, "", &|_| false, false);
+        }
+    }
+}

@@ -127,7 +127,7 @@ pub fn needs_update(
     if send_resolved && !resolved.is_subset(&e.resolved) {
         return true;
     }
-    e.at < now - repeat
+    e.at < now.saturating_sub(repeat)
 }
 
 /// One integration of the group's receiver.
@@ -195,15 +195,15 @@ impl Group {
         let was_firing = self.alerts.get(&fp).is_some_and(|a| !a.resolved_at(now));
         let now_resolved = alert.resolved_at(now);
         if self.next_flush.is_none() {
-            self.next_flush = Some(now + ms(self.opts.group_wait));
+            self.next_flush = Some(now.saturating_add(ms(self.opts.group_wait)));
         }
-        if !self.has_flushed && alert.starts_at + ms(self.opts.group_wait) < now {
+        if !self.has_flushed && alert.starts_at.saturating_add(ms(self.opts.group_wait)) < now {
             self.next_flush = Some(now);
         }
         let notified_firing = self.log.iter().flatten().any(|e| e.firing.contains(&fp));
         self.alerts.insert(fp, alert);
         if was_firing && now_resolved && notified_firing {
-            self.schedule(now + ms(self.opts.resolve_wait));
+            self.schedule(now.saturating_add(ms(self.opts.resolve_wait)));
         }
     }
 
@@ -311,7 +311,7 @@ impl Group {
         self.next_flush = if self.alerts.is_empty() {
             None
         } else {
-            Some(now + ms(self.opts.group_interval))
+            Some(now.saturating_add(ms(self.opts.group_interval)))
         };
         out
     }

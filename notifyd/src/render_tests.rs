@@ -170,3 +170,12 @@ fn errors_point_into_the_template() {
         "error: template syntax: 1:1: unexpected {{ end }}",
     );
 }
+
+proptest::proptest! {
+    /// Templates never panic, whatever the text: they render or return an error.
+    #[test]
+    fn never_panics(src in "([ -~]|\\{\\{|\\}\\}|\\{\\{-|-\\}\\}| \\.Alerts| range| end| if| \\|){0,40}") {
+        let _ = render(&src, &data());
+        let _ = render_html(&src, &data());
+    }
+}

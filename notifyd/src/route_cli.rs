@@ -254,7 +254,7 @@ pub fn silence_add(file: &Path, a: &SilenceAdd<'_>, now: i64) -> CliOutput {
             (Some(e), _) => time(e)?,
             (None, d) => {
                 let d = crate::decode::parse_duration(d.unwrap_or("1h"))?;
-                starts + i64::try_from(d.as_millis()).map_err(|e| e.to_string())?
+                starts.saturating_add(i64::try_from(d.as_millis()).map_err(|e| e.to_string())?)
             }
         };
         let s = crate::silence::Silence {

@@ -240,7 +240,8 @@ impl Silences {
 
     /// Drops silences expired for longer than `retention` (Alertmanager keeps them 120h).
     pub fn gc(&mut self, now: Millis, retention: Millis) {
-        self.items.retain(|(s, _)| s.ends_at + retention > now);
+        self.items
+            .retain(|(s, _)| s.ends_at.saturating_add(retention) > now);
     }
 }
 
