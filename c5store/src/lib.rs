@@ -66,7 +66,10 @@ pub mod secret;
 mod snapshot;
 mod source;
 pub mod sources;
+pub mod store;
+pub mod subscribe;
 pub mod value;
+pub mod watch;
 
 pub use builder::{Builder, C5Store};
 pub use error::{GetError, LoadError, LoadErrors};
@@ -76,4 +79,6 @@ pub use parse::{Format, parse};
 pub use pipeline::{Pipeline, Transform, Validator};
 pub use snapshot::{Branch, Explanation, Snapshot};
 pub use source::{LoadContext, Source};
+pub use store::{Invalid, ReloadError, Reloaded, StartError, Store, StoreBuilder};
+pub use subscribe::{Change, ChangeSet, Subscription};
 pub use value::{Map, Value};
