@@ -209,6 +209,33 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Value, EvalError> {
     if let Expr::LogRange(r) = marg {
         return logs::eval_log_range_fn(ctx, f, r, param);
     }
+    if let Expr::Matrix(ms) = marg
+        && f != F::AbsentOverTime
+    {
+        // fast path: read the store's windows in place
+        let range_end = ctx.t - ms.selector.offset_ms;
+        let range_start = range_end - ms.range_ms;
+        let mut out = Vec::new();
+        let mut err = None;
+        ctx.for_each_range(ms, |s, p| {
+            match range_value(f, p, range_start, range_end, ctx.t, param) {
+                Ok(Some(v)) => out.push(Sample {
+                    labels: if f == F::LastOverTime {
+                        s.labels.clone()
+                    } else {
+                        s.labels_without_name()
+                    },
+                    value: v,
+                }),
+                Ok(None) => {}
+                Err(e) => err = Some(e),
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        return finish(out);
+    }
     let (series, range_ms) = match marg {
         Expr::Matrix(ms) => (ctx.matrix_selector(ms), ms.range_ms),
         Expr::Subquery(sq) => match ctx.eval(marg)? {
@@ -241,50 +268,7 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Value, EvalError> {
     let range_start = range_end - range_ms;
     let mut out = Vec::with_capacity(series.len());
     for s in series {
-        let p = &s.points;
-        let v = match f {
-            F::Rate => extrapolated_rate(p, range_start, range_end, true, true),
-            F::Increase => extrapolated_rate(p, range_start, range_end, true, false),
-            F::Delta => extrapolated_rate(p, range_start, range_end, false, false),
-            F::Irate => instant_value(p, true),
-            F::Idelta => instant_value(p, false),
-            F::Deriv => (p.len() >= 2).then(|| linear_regression(p, p[0].0).0),
-            F::PredictLinear => (p.len() >= 2).then(|| {
-                let (slope, icpt) = linear_regression(p, ctx.t);
-                slope * param.unwrap_or(0.0) + icpt
-            }),
-            F::Resets => Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
-            F::Changes => Some(
-                p.windows(2)
-                    .filter(|w| w[1].1 != w[0].1 && !(w[1].1.is_nan() && w[0].1.is_nan()))
-                    .count() as f64,
-            ),
-            F::AvgOverTime => Some(avg_over_time(p)),
-            F::SumOverTime => Some(p.iter().map(|x| x.1).sum()),
-            F::CountOverTime => Some(p.len() as f64),
-            F::MinOverTime => Some(
-                p.iter()
-                    .fold(p[0].1, |m, x| if x.1 < m || m.is_nan() { x.1 } else { m }),
-            ),
-            F::MaxOverTime => Some(
-                p.iter()
-                    .fold(p[0].1, |m, x| if x.1 > m || m.is_nan() { x.1 } else { m }),
-            ),
-            F::LastOverTime => p.last().map(|x| x.1),
-            F::PresentOverTime => Some(1.0),
-            F::StddevOverTime => Some(variance(p.iter().map(|x| x.1)).sqrt()),
-            F::StdvarOverTime => Some(variance(p.iter().map(|x| x.1))),
-            F::QuantileOverTime => {
-                let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
-                Some(quantile(param.unwrap_or(f64::NAN), &mut vals))
-            }
-            other => {
-                return Err(EvalError::Unsupported(format!(
-                    "function {} over metrics",
-                    other.name()
-                )));
-            }
-        };
+        let v = range_value(f, &s.points, range_start, range_end, ctx.t, param)?;
         if let Some(v) = v {
             let labels = if f == F::LastOverTime {
                 s.labels
@@ -295,6 +279,60 @@ fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Value, EvalError> {
         }
     }
     finish(out)
+}
+
+/// One range function over one series' points (`None`: no output for this series).
+fn range_value(
+    f: F,
+    p: &[(i64, f64)],
+    range_start: i64,
+    range_end: i64,
+    t: i64,
+    param: Option<f64>,
+) -> Result<Option<f64>, EvalError> {
+    Ok(match f {
+        F::Rate => extrapolated_rate(p, range_start, range_end, true, true),
+        F::Increase => extrapolated_rate(p, range_start, range_end, true, false),
+        F::Delta => extrapolated_rate(p, range_start, range_end, false, false),
+        F::Irate => instant_value(p, true),
+        F::Idelta => instant_value(p, false),
+        F::Deriv => (p.len() >= 2).then(|| linear_regression(p, p[0].0).0),
+        F::PredictLinear => (p.len() >= 2).then(|| {
+            let (slope, icpt) = linear_regression(p, t);
+            slope * param.unwrap_or(0.0) + icpt
+        }),
+        F::Resets => Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
+        F::Changes => Some(
+            p.windows(2)
+                .filter(|w| w[1].1 != w[0].1 && !(w[1].1.is_nan() && w[0].1.is_nan()))
+                .count() as f64,
+        ),
+        F::AvgOverTime => Some(avg_over_time(p)),
+        F::SumOverTime => Some(p.iter().map(|x| x.1).sum()),
+        F::CountOverTime => Some(p.len() as f64),
+        F::MinOverTime => Some(
+            p.iter()
+                .fold(p[0].1, |m, x| if x.1 < m || m.is_nan() { x.1 } else { m }),
+        ),
+        F::MaxOverTime => Some(
+            p.iter()
+                .fold(p[0].1, |m, x| if x.1 > m || m.is_nan() { x.1 } else { m }),
+        ),
+        F::LastOverTime => p.last().map(|x| x.1),
+        F::PresentOverTime => Some(1.0),
+        F::StddevOverTime => Some(variance(p.iter().map(|x| x.1)).sqrt()),
+        F::StdvarOverTime => Some(variance(p.iter().map(|x| x.1))),
+        F::QuantileOverTime => {
+            let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+            Some(quantile(param.unwrap_or(f64::NAN), &mut vals))
+        }
+        other => {
+            return Err(EvalError::Unsupported(format!(
+                "function {} over metrics",
+                other.name()
+            )));
+        }
+    })
 }
 
 /// Prometheus' `extrapolatedRate` (2.42).

@@ -225,30 +225,46 @@ impl Ctx<'_> {
     /// Range selector: points in `[t - offset - range, t - offset]`, stale markers skipped,
     /// series without points left out.
     pub(crate) fn matrix_selector(&self, ms: &MatrixSelector) -> Vec<Series> {
+        let mut out = Vec::new();
+        self.for_each_range(ms, |s, points| {
+            out.push(Series {
+                labels: s.labels.clone(),
+                points: points.to_vec(),
+            })
+        });
+        out
+    }
+
+    /// Calls `f(series, points)` for every selected series with at least one point in the
+    /// range; `points` borrows the store's window (copied only when stale markers need
+    /// skipping).
+    pub(crate) fn for_each_range(
+        &self,
+        ms: &MatrixSelector,
+        mut f: impl FnMut(&store::MemSeries, &[(i64, f64)]),
+    ) {
         let vs = &ms.selector;
         let matchers: Vec<_> = vs.all_matchers().collect();
         let ids = self.store.select(matchers.iter().map(|m| m.as_ref()));
         let maxt = self.t - vs.offset_ms;
         let mint = maxt - ms.range_ms;
-        let mut out = Vec::with_capacity(ids.len());
+        let mut buf: Vec<(i64, f64)> = Vec::new();
         for id in ids {
             let s = self.store.series(id);
             let from = s.samples.partition_point(|&(t, _)| t < mint);
-            let points: Vec<(i64, f64)> = s
-                .samples
-                .range(from..)
-                .take_while(|&&(t, _)| t <= maxt)
-                .filter(|&&(_, v)| !is_stale_nan(v))
-                .copied()
-                .collect();
+            let to = s.samples.partition_point(|&(t, _)| t <= maxt);
+            let window = &s.samples[from..to.max(from)];
+            let points = if s.stale == 0 {
+                window
+            } else {
+                buf.clear();
+                buf.extend(window.iter().filter(|&&(_, v)| !is_stale_nan(v)));
+                &buf[..]
+            };
             if !points.is_empty() {
-                out.push(Series {
-                    labels: s.labels.clone(),
-                    points,
-                });
+                f(s, points);
             }
         }
-        out
     }
 
     fn subquery(&self, sq: &crate::syntax::Subquery) -> Result<Vec<Series>, EvalError> {

@@ -2,7 +2,7 @@
 //! streams, out-of-order tolerance, staleness markers and retention.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::input::{FxHashMap, Labels, LogRecord, STALE_NAN, is_stale_nan};
 use crate::syntax::{MatchOp, Matcher};
@@ -49,10 +49,24 @@ pub enum Rejected {
 /// Index of a series in the store.
 pub(crate) type SeriesId = u32;
 
-/// One metric series: labels and a time-ordered ring of samples.
+/// One metric series: labels and its time-ordered samples (a contiguous window: `gc` drops a
+/// prefix, so range functions read a plain slice).
 pub(crate) struct MemSeries {
     pub labels: Labels,
-    pub samples: VecDeque<(i64, f64)>,
+    pub samples: Vec<(i64, f64)>,
+    /// number of staleness markers among `samples`
+    pub stale: u32,
+    /// `labels` without `__name__`, computed on first use by a function
+    no_name: OnceLock<Labels>,
+}
+
+impl MemSeries {
+    /// The labels without the metric name (cached).
+    pub fn labels_without_name(&self) -> Labels {
+        self.no_name
+            .get_or_init(|| self.labels.without_metric_name())
+            .clone()
+    }
 }
 
 /// One log stream: labels and time-ordered lines.
@@ -149,7 +163,9 @@ impl Store {
         }
         self.series.push(MemSeries {
             labels: labels.clone(),
-            samples: VecDeque::new(),
+            samples: Vec::new(),
+            stale: 0,
+            no_name: OnceLock::new(),
         });
         self.by_labels.insert(labels, id);
         id
@@ -168,9 +184,21 @@ impl Store {
         let id = self.series_id(labels);
         let tol = self.ooo_tolerance_ms;
         let s = &mut self.series[id as usize];
-        match s.samples.back() {
-            None => s.samples.push_back((t_ms, v)),
-            Some(&(last, _)) if t_ms > last => s.samples.push_back((t_ms, v)),
+        let stale = u32::from(is_stale_nan(v));
+        if s.samples.len() == s.samples.capacity() {
+            // grow by 1/8 instead of doubling: a window's length is stable, so this keeps the
+            // slack (and the bytes per series) small after a short warm-up
+            s.samples.reserve_exact((s.samples.len() / 8).max(2));
+        }
+        match s.samples.last() {
+            None => {
+                s.samples.push((t_ms, v));
+                s.stale += stale;
+            }
+            Some(&(last, _)) if t_ms > last => {
+                s.samples.push((t_ms, v));
+                s.stale += stale;
+            }
             Some(&(last, _)) => {
                 let pos = s.samples.partition_point(|&(t, _)| t < t_ms);
                 if let Some(&(t, old)) = s.samples.get(pos)
@@ -189,6 +217,7 @@ impl Store {
                             });
                         }
                         s.samples[pos].1 = v;
+                        s.stale = s.stale + stale - u32::from(is_stale_nan(old));
                         return Ok(());
                     }
                 }
@@ -201,6 +230,7 @@ impl Store {
                     });
                 }
                 s.samples.insert(pos, (t_ms, v));
+                s.stale += stale;
             }
         }
         Ok(())
@@ -248,9 +278,17 @@ impl Store {
         for s in &mut self.series {
             let keep_from = s.samples.partition_point(|&(t, _)| t < horizon);
             if keep_from > 0 {
+                if s.stale > 0 {
+                    let gone = s.samples[..keep_from]
+                        .iter()
+                        .filter(|x| is_stale_nan(x.1))
+                        .count();
+                    s.stale -= gone as u32;
+                }
                 s.samples.drain(..keep_from);
-                if s.samples.capacity() > 4 * s.samples.len().max(4) {
-                    s.samples.shrink_to_fit();
+                if s.samples.capacity() > 2 * s.samples.len().max(4) {
+                    s.samples
+                        .shrink_to(s.samples.len() + s.samples.len() / 8 + 2);
                 }
             }
             if s.samples.is_empty() {
