@@ -485,6 +485,73 @@ fn validate_route(cx: &mut Cx, c: &Config, r: &RouteConfig) {
     }
 }
 
+/// Reads the `templates:` files (paths relative to `base`, usually the config file's directory;
+/// `*` and `?` wildcards in the file name, as Alertmanager's globs are mostly used). A pattern that
+/// matches nothing is not an error, as in Alertmanager. Returns `(path, text)` in a stable order.
+pub fn load_templates(config: &Config, base: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for pattern in &config.templates {
+        let full = base.join(pattern);
+        let (dir, name) = match (full.parent(), full.file_name().and_then(|n| n.to_str())) {
+            (Some(d), Some(n)) => (d.to_path_buf(), n.to_string()),
+            _ => continue,
+        };
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        if !name.contains(['*', '?']) {
+            if full.is_file() {
+                out.push((full.display().to_string(), read(&full)?));
+            }
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut paths: Vec<std::path::PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| wildcard(&name, n))
+            })
+            .collect();
+        paths.sort();
+        for p in paths {
+            out.push((p.display().to_string(), read(&p)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Shell-style match of `*` and `?` (no character classes).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 impl Config {
     /// The receiver called `name`.
     pub fn receiver(&self, name: &str) -> Option<&Receiver> {

@@ -104,6 +104,19 @@ fn alertmanager_file_loads() {
 }
 
 #[test]
+fn wildcards() {
+    for (p, n, expect) in [
+        ("*.tmpl", "a.tmpl", true),
+        ("*.tmpl", "a.tmpl.bak", false),
+        ("a?c*", "abcdef", true),
+        ("a?c*", "ac", false),
+        ("*", "", true),
+    ] {
+        assert_eq!(wildcard(p, n), expect, "{p} {n}");
+    }
+}
+
+#[test]
 fn secrets_stay_out_of_debug() {
     let c = parse_str(FULL, "am.yml").unwrap().config;
     let dbg = format!("{c:?}");

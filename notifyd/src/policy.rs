@@ -44,6 +44,7 @@ pub struct Policy {
     /// Silences.
     pub silences: Silences,
     external_url: String,
+    library: render::Library,
 }
 
 impl Policy {
@@ -57,7 +58,14 @@ impl Policy {
             fresh: Vec::new(),
             silences: Silences::default(),
             external_url: external_url.to_string(),
+            library: render::Library::default(),
         }
+    }
+
+    /// Uses these named templates (built-ins plus the config's `templates:` files).
+    pub fn with_library(mut self, library: render::Library) -> Self {
+        self.library = library;
+        self
     }
 
     /// The route tree.
@@ -165,9 +173,13 @@ impl Policy {
                 };
                 let mut n = o.notification;
                 let rendered = match kind {
-                    IntegrationKind::Email => render::render_email(&mut n, &receiver.email[idx]),
+                    IntegrationKind::Email => {
+                        self.library.render_email(&mut n, &receiver.email[idx])
+                    }
                     IntegrationKind::Webhook => match &receiver.webhook[idx].body_template {
-                        Some(t) => render::render(t, &render::Data::from_notification(&n))
+                        Some(t) => self
+                            .library
+                            .render(t, &render::Data::from_notification(&n))
                             .map(|s| n.text = s),
                         None => Ok(()),
                     },
@@ -178,7 +190,7 @@ impl Policy {
                     let mut plain = receiver.email[idx].clone();
                     plain.headers.remove("Subject");
                     (plain.text, plain.html) = (None, None);
-                    let _ = render::render_email(&mut n, &plain);
+                    let _ = self.library.render_email(&mut n, &plain);
                 }
                 out.push(Delivery {
                     target: target_name(&group.receiver, kind, idx),

@@ -308,40 +308,81 @@ impl EmailTemplates {
     }
 }
 
-/// Renders template text against data (plain text: no escaping).
+/// Named templates available to every template: the built-in ones plus those `define`d in the
+/// config's `templates:` files.
+#[derive(Debug, Clone)]
+pub struct Library {
+    defines: BTreeMap<String, Vec<Node>>,
+}
+
+impl Default for Library {
+    fn default() -> Self {
+        // DEFAULTS is a constant checked by the tests; an error here would be a bug in it.
+        let defines = tmpl::parse(DEFAULTS).map(|t| t.defines).unwrap_or_default();
+        Library { defines }
+    }
+}
+
+impl Library {
+    /// The built-ins plus the `define`s of each `(name, text)` file; later files win.
+    pub fn with_files(files: &[(String, String)]) -> Result<Self, (String, RenderError)> {
+        let mut lib = Library::default();
+        for (name, text) in files {
+            let t = tmpl::parse(text).map_err(|e| (name.clone(), RenderError::from(e)))?;
+            lib.defines.extend(t.defines);
+        }
+        Ok(lib)
+    }
+
+    /// Renders template text (plain text: no escaping).
+    pub fn render(&self, src: &str, data: &Data) -> Result<String, RenderError> {
+        self.render_mode(src, data, false)
+    }
+
+    /// Renders template text for an HTML body: printed values are escaped unless `safeHtml`.
+    pub fn render_html(&self, src: &str, data: &Data) -> Result<String, RenderError> {
+        self.render_mode(src, data, true)
+    }
+
+    /// Fills `title`, `text` and `html` of an email notification from its config's templates.
+    pub fn render_email(&self, n: &mut Notification, e: &EmailConfig) -> Result<(), RenderError> {
+        let t = EmailTemplates::of(e);
+        let data = Data::from_notification(n);
+        n.title = self.render(&t.subject, &data)?.trim().to_string();
+        n.text = self.render(&t.text, &data)?;
+        n.html = self.render_html(&t.html, &data)?;
+        Ok(())
+    }
+
+    fn render_mode(&self, src: &str, data: &Data, html: bool) -> Result<String, RenderError> {
+        let user = tmpl::parse(src)?;
+        let mut defines = self.defines.clone();
+        defines.extend(user.defines.clone());
+        let mut ex = Exec {
+            src,
+            defines: &defines,
+            vars: vec![("$".into(), data.0.clone())],
+            html,
+            out: String::new(),
+        };
+        ex.nodes(&user.body, &data.0)?;
+        Ok(ex.out)
+    }
+}
+
+/// Renders template text against data with the built-in templates (plain text: no escaping).
 pub fn render(src: &str, data: &Data) -> Result<String, RenderError> {
-    render_mode(src, data, false)
+    Library::default().render(src, data)
 }
 
 /// Renders template text for an HTML body: printed values are HTML-escaped unless `safeHtml`.
 pub fn render_html(src: &str, data: &Data) -> Result<String, RenderError> {
-    render_mode(src, data, true)
+    Library::default().render_html(src, data)
 }
 
 /// Fills `title`, `text` and `html` of an email notification from its config's templates.
 pub fn render_email(n: &mut Notification, e: &EmailConfig) -> Result<(), RenderError> {
-    let t = EmailTemplates::of(e);
-    let data = Data::from_notification(n);
-    n.title = render(&t.subject, &data)?.trim().to_string();
-    n.text = render(&t.text, &data)?;
-    n.html = render_html(&t.html, &data)?;
-    Ok(())
-}
-
-fn render_mode(src: &str, data: &Data, html: bool) -> Result<String, RenderError> {
-    let defaults = tmpl::parse(DEFAULTS)?;
-    let user = tmpl::parse(src)?;
-    let mut defines = defaults.defines;
-    defines.extend(user.defines.clone());
-    let mut ex = Exec {
-        src,
-        defines: &defines,
-        vars: vec![("$".into(), data.0.clone())],
-        html,
-        out: String::new(),
-    };
-    ex.nodes(&user.body, &data.0)?;
-    Ok(ex.out)
+    Library::default().render_email(n, e)
 }
 
 struct Exec<'a> {

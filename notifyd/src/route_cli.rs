@@ -146,12 +146,22 @@ pub fn template_render(
         }
     }
     let mut warnings = String::new();
+    let mut library = render::Library::default();
     if let Some(cfg) = config {
         let (loaded, w) = match load(cfg) {
             Ok(x) => x,
             Err(o) => return o,
         };
         warnings = w;
+        let base = cfg.parent().unwrap_or(Path::new("."));
+        let files = match config::load_templates(&loaded.config, base) {
+            Ok(f) => f,
+            Err(e) => return CliOutput::fail(e.to_string(), warnings),
+        };
+        library = match render::Library::with_files(&files) {
+            Ok(l) => l,
+            Err((file, e)) => return CliOutput::fail(format!("{file}: {e}"), warnings),
+        };
         let name = receiver.map_or_else(
             || loaded.config.route.receiver.clone().unwrap_or_default(),
             str::to_string,
@@ -181,9 +191,9 @@ pub fn template_render(
     let mut stdout = String::new();
     for (name, src) in &templates {
         let rendered = if name.ends_with(".html") {
-            render::render_html(src, &data)
+            library.render_html(src, &data)
         } else {
-            render::render(src, &data)
+            library.render(src, &data)
         };
         match rendered {
             Ok(s) => {

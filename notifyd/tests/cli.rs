@@ -181,3 +181,24 @@ fn silences_add_list_expire() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("at least one matcher must not match the empty string"));
 }
+
+#[test]
+fn template_files_from_the_config_are_used() {
+    let alerts = fixture("alerts.json");
+    let config = fixture("with_templates.yml");
+    let out = notifyd(&[
+        "template",
+        "render",
+        "--alerts",
+        alerts.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "--- email_configs[0].headers.Subject\n[FIRING] DiskFull (1 firing)\n\
+         --- email_configs[0].text\nhosts: db1 db2 \n\
+         --- email_configs[0].html\n<b>db1 db2 </b>\n"
+    );
+}
