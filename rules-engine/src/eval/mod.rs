@@ -77,9 +77,43 @@ pub enum EvalError {
     Invalid(String),
 }
 
-/// Evaluates `expr` at time `t_ms` (an instant query).
+/// Evaluation settings that Prometheus takes from its configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Staleness look-back of instant selectors (Prometheus `--query.lookback-delta`, 5 m).
+    pub lookback_delta_ms: i64,
+    /// Subquery resolution when `[range:]` gives none (Prometheus uses the global evaluation
+    /// interval; promtool the test file's `evaluation_interval`, 1 m by default).
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            lookback_delta_ms: LOOKBACK_DELTA_MS,
+            default_subquery_step_ms: DEFAULT_SUBQUERY_STEP_MS,
+        }
+    }
+}
+
+/// Evaluates `expr` at time `t_ms` (an instant query) with the default [`EvalOptions`].
 pub fn eval_instant(expr: &Expr, store: &Store, t_ms: i64) -> Result<Value, EvalError> {
-    Ctx { store, t: t_ms }.eval(expr)
+    eval_instant_with(expr, store, t_ms, &EvalOptions::default())
+}
+
+/// Evaluates `expr` at time `t_ms` with explicit options.
+pub fn eval_instant_with(
+    expr: &Expr,
+    store: &Store,
+    t_ms: i64,
+    opts: &EvalOptions,
+) -> Result<Value, EvalError> {
+    Ctx {
+        store,
+        t: t_ms,
+        opts: *opts,
+    }
+    .eval(expr)
 }
 
 /// Evaluates `expr` at every step from `start_ms` to `end_ms` inclusive (a range query); the
@@ -92,13 +126,32 @@ pub fn eval_range(
     end_ms: i64,
     step_ms: i64,
 ) -> Result<Value, EvalError> {
+    eval_range_with(
+        expr,
+        store,
+        start_ms,
+        end_ms,
+        step_ms,
+        &EvalOptions::default(),
+    )
+}
+
+/// [`eval_range`] with explicit options.
+pub fn eval_range_with(
+    expr: &Expr,
+    store: &Store,
+    start_ms: i64,
+    end_ms: i64,
+    step_ms: i64,
+    opts: &EvalOptions,
+) -> Result<Value, EvalError> {
     if step_ms <= 0 {
         return Err(EvalError::Invalid("step must be positive".into()));
     }
     let mut out: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
     let mut t = start_ms;
     while t <= end_ms {
-        match eval_instant(expr, store, t)? {
+        match eval_instant_with(expr, store, t, opts)? {
             Value::Scalar(v) => out.entry(Labels::empty()).or_default().push((t, v)),
             Value::Vector(v) => {
                 for s in v {
@@ -125,6 +178,7 @@ pub fn eval_range(
 pub(crate) struct Ctx<'s> {
     pub store: &'s Store,
     pub t: i64,
+    pub opts: EvalOptions,
 }
 
 impl Ctx<'_> {
@@ -202,7 +256,7 @@ impl Ctx<'_> {
         let matchers: Vec<_> = vs.all_matchers().collect();
         let ids = self.store.select(matchers.iter().map(|m| m.as_ref()));
         let reft = self.t - vs.offset_ms;
-        let mint = reft - LOOKBACK_DELTA_MS;
+        let mint = reft - self.opts.lookback_delta_ms;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let s = self.store.series(id);
@@ -271,7 +325,7 @@ impl Ctx<'_> {
         let step = if sq.step_ms > 0 {
             sq.step_ms
         } else {
-            DEFAULT_SUBQUERY_STEP_MS
+            self.opts.default_subquery_step_ms.max(1)
         };
         let end = self.t - sq.offset_ms;
         let from = end - sq.range_ms;
@@ -286,6 +340,7 @@ impl Ctx<'_> {
             let ctx = Ctx {
                 store: self.store,
                 t,
+                opts: self.opts,
             };
             match ctx.eval(&sq.expr)? {
                 Value::Vector(v) => {
