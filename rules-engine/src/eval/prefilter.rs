@@ -228,15 +228,15 @@ impl LogPrefilter {
             return;
         };
         let bytes = text.as_bytes();
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let Some(m) = any.find_at(text, pos) else {
-                break;
-            };
-            let start = bytes[pos..m.start()]
+        let mut next_line = 0;
+        for m in any.find_iter(text) {
+            if m.start() < next_line {
+                continue; // another match on a line already handled
+            }
+            let start = bytes[next_line..m.start()]
                 .iter()
                 .rposition(|&b| b == b'\n')
-                .map_or(pos, |p| pos + p + 1);
+                .map_or(next_line, |p| next_line + p + 1);
             let end = bytes[m.start()..]
                 .iter()
                 .position(|&b| b == b'\n')
@@ -249,7 +249,7 @@ impl LogPrefilter {
             if !out.is_empty() {
                 f(line, &out);
             }
-            pos = end + 1;
+            next_line = end + 1;
         }
     }
 
