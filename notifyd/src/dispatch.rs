@@ -21,7 +21,7 @@ use crate::clock;
 use crate::outbox::policy::{
     AttemptResult, DeadReason, Decision, RateLimit, RetryPolicy, TokenBucket, jitter_seed,
 };
-use crate::outbox::{Enqueued, Entry, Outbox, OutboxError};
+use crate::outbox::{Enqueued, Entry, Outbox, OutboxError, Outcome};
 
 /// Dispatcher settings.
 #[derive(Clone, Debug)]
@@ -76,6 +76,22 @@ impl DispatchHandle {
             let _ = self.tx.send((**entry).clone());
         }
         Ok(outcome)
+    }
+
+    /// [`DispatchHandle::enqueue`] for many notifications, stored in one transaction.
+    pub fn enqueue_many(
+        &self,
+        items: &[(&str, &Notification)],
+    ) -> Result<Vec<Enqueued>, OutboxError> {
+        let outcomes = self
+            .outbox
+            .enqueue_many(items, clock::now_ms(), self.deadline)?;
+        for outcome in &outcomes {
+            if let Enqueued::New(entry) = outcome {
+                let _ = self.tx.send((**entry).clone());
+            }
+        }
+        Ok(outcomes)
     }
 
     /// The outbox behind this handle (dead letters, log).
@@ -165,8 +181,20 @@ impl Dispatcher {
             tokio::select! {
                 biased;
                 () = &mut shutdown => return Ok(()),
-                Some((id, result)) = done_rx.recv() => s.finish(id, result, clock::now_ms())?,
-                Some(entry) = rx.recv() => s.add(entry),
+                Some(first) = done_rx.recv() => {
+                    // Everything that finished meanwhile is recorded in one transaction.
+                    let mut done = vec![first];
+                    while let Ok(more) = done_rx.try_recv() {
+                        done.push(more);
+                    }
+                    s.finish(done, clock::now_ms())?;
+                }
+                Some(entry) = rx.recv() => {
+                    s.add(entry);
+                    while let Ok(more) = rx.try_recv() {
+                        s.add(more);
+                    }
+                }
                 () = tokio::time::sleep(sleep) => {
                     let now = clock::now_ms();
                     if now >= next_poll {
@@ -279,62 +307,78 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Records the outcome of one attempt and decides what follows.
-    fn finish(
-        &mut self,
-        id: i64,
-        result: Result<Receipt, DeliveryError>,
-        now: i64,
-    ) -> Result<(), OutboxError> {
-        self.in_flight.remove(&id);
-        let Some(entry) = self.entries.get(&id).cloned() else {
-            return Ok(());
-        };
-        if let Some(target) = self.targets.get_mut(&entry.target) {
-            target.in_flight = target.in_flight.saturating_sub(1);
-            if let Some(next) = target.waiting.pop_front()
-                && let Some(waiting) = self.entries.get_mut(&next)
-            {
-                waiting.next_attempt_ms = waiting.next_attempt_ms.min(now);
-                self.heap.push(Reverse((waiting.next_attempt_ms, next)));
-            }
-        }
-        let attempts = entry.attempts + 1;
-        let class = match &result {
-            Ok(_) => AttemptResult::Ok,
-            Err(e) if e.is_permanent() => AttemptResult::Permanent,
-            Err(e) => AttemptResult::Transient {
-                retry_after: e.retry_after(),
-            },
-        };
-        let seed = jitter_seed(&entry.notification.idempotency_key, attempts);
-        let decision = self
-            .config
-            .retry
-            .decide(class, attempts, seed, now, entry.deadline_ms);
-        let error = match &result {
-            Ok(_) => String::new(),
-            Err(e) => error_chain(e),
-        };
-        match decision {
-            Decision::Delivered => {
-                let detail = result.map(|r| r.detail).unwrap_or_default();
-                self.outbox.mark_delivered(&entry, attempts, now, &detail)?;
-                self.entries.remove(&id);
-            }
-            Decision::Retry { at_ms } => {
-                self.outbox.reschedule(id, attempts, at_ms, &error)?;
-                if let Some(e) = self.entries.get_mut(&id) {
-                    e.attempts = attempts;
-                    e.next_attempt_ms = at_ms;
-                    e.last_error = Some(error);
+    /// Records the outcomes of finished attempts (one transaction) and decides what follows.
+    fn finish(&mut self, done: Vec<AttemptOutcome>, now: i64) -> Result<(), OutboxError> {
+        let mut decided = Vec::with_capacity(done.len());
+        for (id, result) in done {
+            self.in_flight.remove(&id);
+            let Some(entry) = self.entries.get(&id).cloned() else {
+                continue;
+            };
+            if let Some(target) = self.targets.get_mut(&entry.target) {
+                target.in_flight = target.in_flight.saturating_sub(1);
+                if let Some(next) = target.waiting.pop_front()
+                    && let Some(waiting) = self.entries.get_mut(&next)
+                {
+                    waiting.next_attempt_ms = waiting.next_attempt_ms.min(now);
+                    self.heap.push(Reverse((waiting.next_attempt_ms, next)));
                 }
-                self.heap.push(Reverse((at_ms, id)));
             }
-            Decision::DeadLetter(reason) => {
-                self.outbox
-                    .dead_letter(&entry, attempts, now, reason, &error)?;
-                self.entries.remove(&id);
+            let attempts = entry.attempts + 1;
+            let class = match &result {
+                Ok(_) => AttemptResult::Ok,
+                Err(e) if e.is_permanent() => AttemptResult::Permanent,
+                Err(e) => AttemptResult::Transient {
+                    retry_after: e.retry_after(),
+                },
+            };
+            let seed = jitter_seed(&entry.notification.idempotency_key, attempts);
+            let decision = self
+                .config
+                .retry
+                .decide(class, attempts, seed, now, entry.deadline_ms);
+            let text = match result {
+                Ok(receipt) => receipt.detail,
+                Err(e) => error_chain(&e),
+            };
+            decided.push((entry, attempts, decision, text));
+        }
+        let outcomes: Vec<Outcome<'_>> = decided
+            .iter()
+            .map(|(entry, attempts, decision, text)| match *decision {
+                Decision::Delivered => Outcome::Delivered {
+                    entry,
+                    attempts: *attempts,
+                    detail: text,
+                },
+                Decision::Retry { at_ms } => Outcome::Retry {
+                    id: entry.id,
+                    attempts: *attempts,
+                    at_ms,
+                    error: text,
+                },
+                Decision::DeadLetter(reason) => Outcome::Dead {
+                    entry,
+                    attempts: *attempts,
+                    reason,
+                    error: text,
+                },
+            })
+            .collect();
+        self.outbox.record(&outcomes, now)?;
+        for (entry, attempts, decision, text) in decided {
+            match decision {
+                Decision::Retry { at_ms } => {
+                    if let Some(e) = self.entries.get_mut(&entry.id) {
+                        e.attempts = attempts;
+                        e.next_attempt_ms = at_ms;
+                        e.last_error = Some(text);
+                    }
+                    self.heap.push(Reverse((at_ms, entry.id)));
+                }
+                Decision::Delivered | Decision::DeadLetter(_) => {
+                    self.entries.remove(&entry.id);
+                }
             }
         }
         Ok(())

@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod policy;
+mod query;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -133,6 +134,42 @@ pub enum Enqueued {
     Duplicate,
 }
 
+/// The fate of one attempt, for [`Outbox::record`].
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome<'a> {
+    /// Delivered: the entry leaves the outbox and is logged.
+    Delivered {
+        /// The entry.
+        entry: &'a Entry,
+        /// Attempts made, this one included.
+        attempts: u32,
+        /// Transport detail (status line).
+        detail: &'a str,
+    },
+    /// Failed; retry at `at_ms`.
+    Retry {
+        /// Row id.
+        id: i64,
+        /// Attempts made, this one included.
+        attempts: u32,
+        /// Next attempt time.
+        at_ms: i64,
+        /// The failure.
+        error: &'a str,
+    },
+    /// Given up: the entry moves to the dead letters.
+    Dead {
+        /// The entry.
+        entry: &'a Entry,
+        /// Attempts made.
+        attempts: u32,
+        /// Why.
+        reason: DeadReason,
+        /// The last failure.
+        error: &'a str,
+    },
+}
+
 /// The outbox store. Cheap operations; share it as `Arc<Outbox>`.
 pub struct Outbox {
     conn: Mutex<Connection>,
@@ -245,15 +282,45 @@ impl Outbox {
         now_ms: i64,
         deadline: Duration,
     ) -> Result<Enqueued, OutboxError> {
+        let mut out = self.enqueue_many(&[(target, notification)], now_ms, deadline)?;
+        Ok(out.pop().unwrap_or(Enqueued::Duplicate))
+    }
+
+    /// [`Outbox::enqueue`] for many notifications in one transaction (one disk sync).
+    pub fn enqueue_many(
+        &self,
+        items: &[(&str, &Notification)],
+        now_ms: i64,
+        deadline: Duration,
+    ) -> Result<Vec<Enqueued>, OutboxError> {
+        let deadline_ms =
+            now_ms.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX));
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.sql(e))?;
+        let mut out = Vec::with_capacity(items.len());
+        for (target, notification) in items {
+            out.push(self.enqueue_in(&tx, target, notification, now_ms, deadline_ms)?);
+        }
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(out)
+    }
+
+    fn enqueue_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        target: &str,
+        notification: &Notification,
+        now_ms: i64,
+        deadline_ms: i64,
+    ) -> Result<Enqueued, OutboxError> {
         let previous: Option<i64> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT sequence FROM notification_log WHERE target = ?1 AND group_key = ?2",
-                params![target, notification.group_key],
-                |r| r.get(0),
             )
-            .optional()
+            .and_then(|mut st| {
+                st.query_row(params![target, notification.group_key], |r| r.get(0))
+                    .optional()
+            })
             .map_err(|e| self.sql(e))?;
         let sequence = previous.unwrap_or(0) + 1;
         let (firing, resolved) = fingerprints(notification);
@@ -263,12 +330,11 @@ impl Outbox {
                 idempotency_key(&n.group_key, &firing, &resolved, sequence.unsigned_abs());
         }
         let seen: bool = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)
                  OR EXISTS (SELECT 1 FROM outbox WHERE target = ?1 AND idempotency_key = ?2)",
-                params![target, n.idempotency_key],
-                |r| r.get(0),
             )
+            .and_then(|mut st| st.query_row(params![target, n.idempotency_key], |r| r.get(0)))
             .map_err(|e| self.sql(e))?;
         if seen {
             return Ok(Enqueued::Duplicate);
@@ -278,31 +344,33 @@ impl Outbox {
             id: 0,
             source,
         })?;
-        let deadline_ms =
-            now_ms.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX));
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
                                  next_attempt_ms, deadline_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 target,
                 n.idempotency_key,
                 n.group_key,
                 json,
                 now_ms,
                 deadline_ms
-            ],
-        )
+            ])
+        })
         .map_err(|e| self.sql(e))?;
         let id = tx.last_insert_rowid();
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO notification_log (target, group_key, sequence, idempotency_key, firing,
                                            resolved, enqueued_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (target, group_key) DO UPDATE SET sequence = excluded.sequence,
                  idempotency_key = excluded.idempotency_key, firing = excluded.firing,
                  resolved = excluded.resolved, enqueued_ms = excluded.enqueued_ms",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 target,
                 n.group_key,
                 sequence,
@@ -310,10 +378,9 @@ impl Outbox {
                 firing.join(","),
                 resolved.join(","),
                 now_ms
-            ],
-        )
+            ])
+        })
         .map_err(|e| self.sql(e))?;
-        tx.commit().map_err(|e| self.sql(e))?;
         Ok(Enqueued::New(Box::new(Entry {
             id,
             target: target.to_owned(),
@@ -385,22 +452,14 @@ impl Outbox {
         now_ms: i64,
         detail: &str,
     ) -> Result<(), OutboxError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(|e| self.sql(e))?;
-        tx.execute("DELETE FROM outbox WHERE id = ?1", params![entry.id])
-            .map_err(|e| self.sql(e))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO delivered (target, idempotency_key, delivered_ms, attempts, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![entry.target, entry.notification.idempotency_key, now_ms, attempts, detail],
+        self.record(
+            &[Outcome::Delivered {
+                entry,
+                attempts,
+                detail,
+            }],
+            now_ms,
         )
-        .map_err(|e| self.sql(e))?;
-        tx.execute(
-            "UPDATE notification_log SET delivered_ms = ?3 WHERE target = ?1 AND group_key = ?2",
-            params![entry.target, entry.notification.group_key, now_ms],
-        )
-        .map_err(|e| self.sql(e))?;
-        tx.commit().map_err(|e| self.sql(e))
     }
 
     /// Records a failed attempt to be retried at `next_attempt_ms`.
@@ -411,14 +470,13 @@ impl Outbox {
         next_attempt_ms: i64,
         error: &str,
     ) -> Result<(), OutboxError> {
-        self.lock()
-            .execute(
-                "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4
-                 WHERE id = ?1",
-                params![id, attempts, next_attempt_ms, error],
-            )
-            .map_err(|e| self.sql(e))?;
-        Ok(())
+        let outcome = Outcome::Retry {
+            id,
+            attempts,
+            at_ms: next_attempt_ms,
+            error,
+        };
+        self.record(&[outcome], next_attempt_ms)
     }
 
     /// Moves an entry to the dead-letter table, in one transaction.
@@ -430,121 +488,75 @@ impl Outbox {
         reason: DeadReason,
         error: &str,
     ) -> Result<(), OutboxError> {
+        let outcome = Outcome::Dead {
+            entry,
+            attempts,
+            reason,
+            error,
+        };
+        self.record(&[outcome], now_ms)
+    }
+
+    /// Records the outcomes of several attempts at `now_ms` in one transaction (one disk sync).
+    pub fn record(&self, outcomes: &[Outcome<'_>], now_ms: i64) -> Result<(), OutboxError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.sql(e))?;
-        tx.execute(
-            "INSERT INTO dead_letters (target, idempotency_key, notification, created_ms, failed_ms,
-                                       attempts, reason, error)
-             SELECT target, idempotency_key, notification, created_ms, ?2, ?3, ?4, ?5
-             FROM outbox WHERE id = ?1",
-            params![entry.id, now_ms, attempts, reason.as_str(), error],
-        )
-        .map_err(|e| self.sql(e))?;
-        tx.execute("DELETE FROM outbox WHERE id = ?1", params![entry.id])
-            .map_err(|e| self.sql(e))?;
-        tx.commit().map_err(|e| self.sql(e))
-    }
-
-    /// Every dead letter, oldest first.
-    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, OutboxError> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, target, notification, created_ms, failed_ms, attempts, reason, error
-                 FROM dead_letters ORDER BY id",
-            )
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, u32>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                ))
-            })
-            .map_err(|e| self.sql(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, target, json, created_ms, failed_ms, attempts, reason, error) =
-                row.map_err(|e| self.sql(e))?;
-            let notification =
-                serde_json::from_str(&json).map_err(|source| OutboxError::Corrupt {
-                    path: self.path.clone(),
-                    id,
-                    source,
-                })?;
-            out.push(DeadLetter {
-                id,
-                target,
-                notification,
-                created_ms,
-                failed_ms,
-                attempts,
-                reason,
-                error,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The log record of `group_key` at `target`, if a notification was ever enqueued for it.
-    pub fn log_entry(
-        &self,
-        target: &str,
-        group_key: &str,
-    ) -> Result<Option<LogEntry>, OutboxError> {
-        let split = |s: String| -> Vec<String> {
-            s.split(',')
-                .filter(|x| !x.is_empty())
-                .map(str::to_owned)
-                .collect()
+        let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| {
+            tx.prepare_cached(sql)
+                .and_then(|mut st| st.execute(p))
+                .map_err(|e| self.sql(e))
         };
-        self.lock()
-            .query_row(
-                "SELECT sequence, idempotency_key, firing, resolved, enqueued_ms, delivered_ms
-                 FROM notification_log WHERE target = ?1 AND group_key = ?2",
-                params![target, group_key],
-                |r| {
-                    Ok(LogEntry {
-                        target: target.to_owned(),
-                        group_key: group_key.to_owned(),
-                        sequence: r.get::<_, i64>(0)?.unsigned_abs(),
-                        idempotency_key: r.get(1)?,
-                        firing: split(r.get(2)?),
-                        resolved: split(r.get(3)?),
-                        enqueued_ms: r.get(4)?,
-                        delivered_ms: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.sql(e))
-    }
-
-    /// Whether `(target, idempotency_key)` was delivered.
-    pub fn was_delivered(&self, target: &str, key: &str) -> Result<bool, OutboxError> {
-        self.lock()
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)",
-                params![target, key],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.sql(e))
-    }
-
-    /// Forgets delivery records older than `before_ms` (the log of groups stays).
-    pub fn prune_delivered(&self, before_ms: i64) -> Result<usize, OutboxError> {
-        self.lock()
-            .execute(
-                "DELETE FROM delivered WHERE delivered_ms < ?1",
-                params![before_ms],
-            )
-            .map_err(|e| self.sql(e))
+        for outcome in outcomes {
+            match *outcome {
+                Outcome::Delivered {
+                    entry,
+                    attempts,
+                    detail,
+                } => {
+                    let n = &entry.notification;
+                    run("DELETE FROM outbox WHERE id = ?1", params![entry.id])?;
+                    run(
+                        "INSERT OR REPLACE INTO delivered
+                             (target, idempotency_key, delivered_ms, attempts, detail)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![entry.target, n.idempotency_key, now_ms, attempts, detail],
+                    )?;
+                    run(
+                        "UPDATE notification_log SET delivered_ms = ?3
+                         WHERE target = ?1 AND group_key = ?2",
+                        params![entry.target, n.group_key, now_ms],
+                    )?;
+                }
+                Outcome::Retry {
+                    id,
+                    attempts,
+                    at_ms,
+                    error,
+                } => {
+                    run(
+                        "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4
+                         WHERE id = ?1",
+                        params![id, attempts, at_ms, error],
+                    )?;
+                }
+                Outcome::Dead {
+                    entry,
+                    attempts,
+                    reason,
+                    error,
+                } => {
+                    run(
+                        "INSERT INTO dead_letters (target, idempotency_key, notification,
+                             created_ms, failed_ms, attempts, reason, error)
+                         SELECT target, idempotency_key, notification, created_ms, ?2, ?3, ?4, ?5
+                         FROM outbox WHERE id = ?1",
+                        params![entry.id, now_ms, attempts, reason.as_str(), error],
+                    )?;
+                    run("DELETE FROM outbox WHERE id = ?1", params![entry.id])?;
+                }
+            }
+        }
+        tx.commit().map_err(|e| self.sql(e))
     }
 }
 

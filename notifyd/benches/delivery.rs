@@ -1,0 +1,286 @@
+//! Delivery benchmark, c5 and Alertmanager 0.25 side by side in one run: notifications per second
+//! to a loopback webhook, and enqueue → received latency (p50/p99).
+//!
+//! c5: `DispatchHandle::enqueue` (durable SQLite commit) → dispatcher → `WebhookNotifier` POST.
+//! Alertmanager: `POST /api/v2/alerts` → dispatcher (one group per alert, `group_wait: 0s`) →
+//! webhook POST. Both post to the same axum receiver. Throughput is a burst of `N` distinct
+//! groups; latency is measured one notification at a time (paced), so it is the unloaded path.
+//!
+//! Run: `CARGO_TARGET_DIR=/work/target-deliver cargo bench -p notifyd --bench delivery`
+//! (`C5_BENCH_N` sets the burst size, default 2000).
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: prints its report, fails loudly
+#![allow(clippy::disallowed_methods)] // a bench measures with the real clock
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use notifiers::{Notifier, WebhookConfig, WebhookNotifier};
+use notifyd::dispatch::{DispatchConfig, Dispatcher};
+use notifyd::outbox::{Durability, Outbox};
+
+/// Arrival time of each `groupLabels.alertname`, and a wake-up for waiters.
+#[derive(Default)]
+struct Seen {
+    at: Mutex<HashMap<String, Instant>>,
+    notify: tokio::sync::Notify,
+}
+
+type Arrivals = Arc<Seen>;
+
+/// Starts the receiver; records the arrival of each `groupLabels.alertname`.
+async fn receiver() -> (u16, Arrivals) {
+    let arrivals: Arrivals = Arc::default();
+    async fn handle(State(arrivals): State<Arrivals>, body: Bytes) -> &'static str {
+        let at = Instant::now();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let name = v["groupLabels"]["alertname"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        arrivals.at.lock().unwrap().entry(name).or_insert(at);
+        arrivals.notify.notify_waiters();
+        "ok"
+    }
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(handle))
+        .with_state(arrivals.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, arrivals)
+}
+
+/// Waits until every name arrived; returns the last arrival time.
+async fn wait_for(arrivals: &Arrivals, names: &[String], timeout: Duration) -> Instant {
+    let deadline = Instant::now() + timeout;
+    let mut next = 0; // names[..next] have arrived: each name is checked once it is reached
+    let mut last = None;
+    loop {
+        let notified = arrivals.notify.notified();
+        {
+            let a = arrivals.at.lock().unwrap();
+            while let Some(at) = names.get(next).and_then(|n| a.get(n)) {
+                last = Some(last.map_or(*at, |l: Instant| l.max(*at)));
+                next += 1;
+            }
+        }
+        if next == names.len() {
+            return last.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all {} received in {timeout:?}",
+            names.len()
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Run {
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn c5_run(
+    port: u16,
+    arrivals: &Arrivals,
+    n: usize,
+    paced: usize,
+    durability: Durability,
+) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open_with(&dir.path().join("o.db"), durability).unwrap());
+    let notifier: Arc<dyn Notifier> = Arc::new(
+        WebhookNotifier::new(WebhookConfig::new(format!("http://127.0.0.1:{port}/hook"))).unwrap(),
+    );
+    let config = DispatchConfig {
+        concurrency: 32,
+        ..DispatchConfig::default()
+    };
+    let (h, join) = Dispatcher::new(outbox, [("t".to_owned(), notifier)].into(), config)
+        .start(std::future::pending());
+    let tag = format!("{durability:?}");
+    // Throughput: a burst of n distinct groups.
+    let names: Vec<String> = (0..n).map(|i| format!("c5-{tag}-burst-{i}")).collect();
+    let start = Instant::now();
+    // Like the 100-alert API calls Alertmanager gets: 100 notifications per transaction.
+    for chunk in names.chunks(100) {
+        let batch: Vec<_> = chunk.iter().map(|n| notification(n)).collect();
+        let items: Vec<(&str, &notifiers::Notification)> = batch.iter().map(|n| ("t", n)).collect();
+        h.enqueue_many(&items).unwrap();
+    }
+    let end = wait_for(arrivals, &names, Duration::from_secs(120)).await;
+    let per_sec = n as f64 / (end - start).as_secs_f64();
+    // Latency: one at a time.
+    let mut lat = Vec::new();
+    for i in 0..paced {
+        let name = format!("c5-{tag}-paced-{i}");
+        let t0 = Instant::now();
+        h.enqueue("t", &notification(&name)).unwrap();
+        let t1 = wait_for(
+            arrivals,
+            std::slice::from_ref(&name),
+            Duration::from_secs(10),
+        )
+        .await;
+        lat.push(t1 - t0);
+    }
+    join.abort();
+    lat.sort();
+    Run {
+        per_sec,
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+    }
+}
+
+fn notification(name: &str) -> notifiers::Notification {
+    let labels: std::collections::BTreeMap<String, String> =
+        [("alertname".to_owned(), name.to_owned())].into();
+    notifiers::Notification {
+        receiver: "bench".into(),
+        status: notifiers::AlertStatus::Firing,
+        alerts: vec![notifiers::Alert {
+            status: notifiers::AlertStatus::Firing,
+            labels: labels.clone(),
+            annotations: Default::default(),
+            starts_at: "2026-11-25T10:00:00Z".into(),
+            ends_at: "0001-01-01T00:00:00Z".into(),
+            generator_url: String::new(),
+            fingerprint: format!("{:016x}", name.len()),
+        }],
+        group_labels: labels.clone(),
+        common_labels: labels,
+        common_annotations: Default::default(),
+        external_url: "http://notifyd.bench".into(),
+        group_key: format!("{{}}:{{alertname=\"{name}\"}}"),
+        truncated_alerts: 0,
+        idempotency_key: String::new(),
+        title: String::new(),
+        text: String::new(),
+        html: String::new(),
+    }
+}
+
+fn am_alert(name: &str) -> serde_json::Value {
+    serde_json::json!({"labels": {"alertname": name}, "annotations": {}})
+}
+
+async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
+    let bin = c5_testkit::require_binary("prometheus-alertmanager");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("am.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\n  \
+             group_interval: 1h\n  repeat_interval: 24h\nreceivers:\n- name: hook\n  \
+             webhook_configs:\n  - url: http://127.0.0.1:{port}/hook\n    send_resolved: false\n"
+        ),
+    )
+    .unwrap();
+    let am_port = c5_testkit::free_port();
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+        .arg("--cluster.listen-address=")
+        .arg("--log.level=warn");
+    let _server = tokio::task::spawn_blocking(move || {
+        c5_testkit::Server::start("alertmanager", cmd, dir, am_port, 0, || {
+            c5_testkit::http_ok(am_port, "/-/ready")
+        })
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{am_port}/api/v2/alerts");
+    let names: Vec<String> = (0..n).map(|i| format!("am-burst-{i}")).collect();
+    let start = Instant::now();
+    for chunk in names.chunks(100) {
+        let body: Vec<_> = chunk.iter().map(|n| am_alert(n)).collect();
+        let r = client.post(&url).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    let end = wait_for(arrivals, &names, Duration::from_secs(300)).await;
+    let per_sec = n as f64 / (end - start).as_secs_f64();
+    let mut lat = Vec::new();
+    for i in 0..paced {
+        let name = format!("am-paced-{i}");
+        let t0 = Instant::now();
+        let r = client
+            .post(&url)
+            .json(&[am_alert(&name)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        let t1 = wait_for(
+            arrivals,
+            std::slice::from_ref(&name),
+            Duration::from_secs(10),
+        )
+        .await;
+        lat.push(t1 - t0);
+    }
+    lat.sort();
+    Run {
+        per_sec,
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny then.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let n: usize = std::env::var("C5_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if benching { 2000 } else { 20 });
+    let paced = if benching { 200 } else { 5 };
+    notifiers::install_ring_provider();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (port, arrivals) = receiver().await;
+        let full = c5_run(port, &arrivals, n, paced, Durability::Full).await;
+        let normal = c5_run(port, &arrivals, n, paced, Durability::Normal).await;
+        let am = am_run(port, &arrivals, n, paced).await;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!("delivery benchmark: {n} distinct groups (burst), {paced} paced for latency");
+        println!("| system | notifications/s | p50 ms | p99 ms |");
+        println!("|---|---|---|---|");
+        for (name, r) in [
+            ("c5 outbox (synchronous=FULL)", &full),
+            ("c5 outbox (synchronous=NORMAL)", &normal),
+            ("Alertmanager 0.25", &am),
+        ] {
+            println!(
+                "| {name} | {:.0} | {:.2} | {:.2} |",
+                r.per_sec,
+                ms(r.p50),
+                ms(r.p99)
+            );
+        }
+        println!(
+            "ratio c5 (FULL) / Alertmanager: {:.1}x; c5 (NORMAL) / Alertmanager: {:.1}x",
+            full.per_sec / am.per_sec,
+            normal.per_sec / am.per_sec
+        );
+    });
+}

@@ -1,0 +1,109 @@
+//! Read-side queries of the outbox: dead letters, the notification log, delivery records.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{DeadLetter, LogEntry, Outbox, OutboxError};
+
+impl Outbox {
+    /// Every dead letter, oldest first.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, OutboxError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, target, notification, created_ms, failed_ms, attempts, reason, error
+                 FROM dead_letters ORDER BY id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, u32>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, target, json, created_ms, failed_ms, attempts, reason, error) =
+                row.map_err(|e| self.sql(e))?;
+            let notification =
+                serde_json::from_str(&json).map_err(|source| OutboxError::Corrupt {
+                    path: self.path.clone(),
+                    id,
+                    source,
+                })?;
+            out.push(DeadLetter {
+                id,
+                target,
+                notification,
+                created_ms,
+                failed_ms,
+                attempts,
+                reason,
+                error,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The log record of `group_key` at `target`, if a notification was ever enqueued for it.
+    pub fn log_entry(
+        &self,
+        target: &str,
+        group_key: &str,
+    ) -> Result<Option<LogEntry>, OutboxError> {
+        let split = |s: String| -> Vec<String> {
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        self.lock()
+            .query_row(
+                "SELECT sequence, idempotency_key, firing, resolved, enqueued_ms, delivered_ms
+                 FROM notification_log WHERE target = ?1 AND group_key = ?2",
+                params![target, group_key],
+                |r| {
+                    Ok(LogEntry {
+                        target: target.to_owned(),
+                        group_key: group_key.to_owned(),
+                        sequence: r.get::<_, i64>(0)?.unsigned_abs(),
+                        idempotency_key: r.get(1)?,
+                        firing: split(r.get(2)?),
+                        resolved: split(r.get(3)?),
+                        enqueued_ms: r.get(4)?,
+                        delivered_ms: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Whether `(target, idempotency_key)` was delivered.
+    pub fn was_delivered(&self, target: &str, key: &str) -> Result<bool, OutboxError> {
+        self.lock()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)",
+                params![target, key],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Forgets delivery records older than `before_ms` (the log of groups stays).
+    pub fn prune_delivered(&self, before_ms: i64) -> Result<usize, OutboxError> {
+        self.lock()
+            .execute(
+                "DELETE FROM delivered WHERE delivered_ms < ?1",
+                params![before_ms],
+            )
+            .map_err(|e| self.sql(e))
+    }
+}
