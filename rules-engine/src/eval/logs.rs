@@ -188,7 +188,7 @@ fn parse_logfmt(line: &str, ll: &mut LineLabels<'_>) {
                 i += 1;
                 let mut val = String::new();
                 while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' && i + 1 < b.len() {
+                    if b[i] == b'\\' && i + 1 < b.len() && b[i + 1].is_ascii() {
                         i += 1;
                         val.push(match b[i] {
                             b'n' => '\n',
@@ -429,6 +429,10 @@ mod tests {
         );
         assert_eq!(v, 90.5);
         assert_eq!(parse_bytes("1.5KiB"), Some(1536.0));
+        let s = sel(r#"{app="api"} | logfmt"#);
+        let (l, _) = run_pipeline(&s, &stream, "a=\"x\\é\" b=ü c").unwrap();
+        assert_eq!(l.get("a"), Some("x\\é"));
+        assert_eq!(l.get("b"), Some("ü"));
         assert_eq!(parse_go_duration("250ms"), Some(0.25));
     }
 

@@ -26,6 +26,9 @@ use crate::syntax::{Expr, MatrixSelector, UnaryOp, VectorSelector};
 /// The staleness look-back of instant vector selectors (5 m, as in Prometheus).
 pub const LOOKBACK_DELTA_MS: i64 = 300_000;
 
+/// The most steps one subquery may evaluate (guards against `x[1y:1ms]`).
+pub const MAX_SUBQUERY_STEPS: i64 = 100_000;
+
 /// The default subquery resolution when `[range:]` gives none.
 pub const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 
@@ -147,6 +150,11 @@ pub fn eval_range_with(
 ) -> Result<Value, EvalError> {
     if step_ms <= 0 {
         return Err(EvalError::Invalid("step must be positive".into()));
+    }
+    if (end_ms - start_ms) / step_ms >= 11_000 {
+        return Err(EvalError::Invalid(
+            "exceeded maximum resolution of 11,000 points per timeseries; use a larger step".into(),
+        ));
     }
     let mut out: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
     let mut t = start_ms;
@@ -329,6 +337,12 @@ impl Ctx<'_> {
         };
         let end = self.t - sq.offset_ms;
         let from = end - sq.range_ms;
+        if sq.range_ms / step > MAX_SUBQUERY_STEPS {
+            return Err(EvalError::Invalid(format!(
+                "subquery would evaluate {} steps; at most {MAX_SUBQUERY_STEPS} are allowed",
+                sq.range_ms / step
+            )));
+        }
         let mut start = step * from.div_euclid(step);
         if start < from {
             start += step;

@@ -416,3 +416,49 @@ proptest! {
         prop_assert_eq!(back.to_string(), printed);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Arbitrary text and token soup never panic the parser, and errors point inside the input.
+    #[test]
+    fn parser_never_panics(s in prop_oneof![
+        ".{0,40}",
+        prop::collection::vec(prop::sample::select(&[
+            "sum", "by", "(", ")", "{", "}", "[5m]", "[1m:]", "rate", "x", "a=\"b\"", ",", "+", "-",
+            "bool", "on", "group_left", "offset", "1h", "|=", "|~", "!=", "| json", "| unwrap",
+            "\"s\"", "1e3", "0x", "é", "#", "\n", "@", "==", ">", "and", "|", "[", "]", ":",
+        ][..]), 0..12).prop_map(|v| v.join(" ")),
+    ]) {
+        if let Err(e) = parse_expr(&s) {
+            prop_assert!(e.offset <= s.len());
+            prop_assert!(e.line >= 1 && e.col >= 1);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Evaluating any well-typed expression over a small store never panics.
+    #[test]
+    fn eval_never_panics(e in any_expr()) {
+        use crate::eval::{Store, eval_instant};
+        use crate::input::{Labels, LogRecord};
+        let mut st = Store::new();
+        for (i, name) in METRICS.iter().enumerate() {
+            for j in 0..3 {
+                let l = Labels::from_pairs([("__name__", *name), ("job", "api"), ("le", ["0.1", "1", "+Inf"][j])]);
+                for k in 0..20i64 {
+                    st.add_sample(&l, k * 15_000, (i * j) as f64 + k as f64).unwrap();
+                }
+            }
+        }
+        st.add_log(LogRecord {
+            labels: Labels::from_pairs([("app", "api")]),
+            t_ms: 100_000,
+            line: r#"{"job":"x","le":"1"} job=y 10.0.0.1 - a [b]"#.into(),
+        });
+        let _ = eval_instant(&e, &st, 300_000);
+    }
+}
