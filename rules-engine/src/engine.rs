@@ -431,6 +431,25 @@ impl Engine {
         }
     }
 
+    /// Whether an expression that returned nothing had no input either: for a comparison
+    /// against a number (`x > 5`, `5 < x`) its vector side must be empty too; otherwise the
+    /// empty result is the answer.
+    fn input_empty(&self, expr: &crate::syntax::Expr, ts: i64) -> bool {
+        use crate::syntax::Expr;
+        if let Expr::Binary(b) = expr
+            && b.op.is_comparison()
+            && !b.return_bool
+        {
+            let side = match (&b.lhs, &b.rhs) {
+                (l, Expr::Number(_)) => l,
+                (Expr::Number(_), r) => r,
+                _ => return true,
+            };
+            return self.instant_vector(side, ts).is_ok_and(|v| v.is_empty());
+        }
+        true
+    }
+
     /// Final alert labels and rendered annotations of one result sample.
     fn alert_labels(&self, rule: &Rule, s: &eval::Sample) -> (Labels, Vec<(String, String)>) {
         let data = self.template_data(&s.labels, s.value);
@@ -477,7 +496,9 @@ impl Engine {
             keep_firing_for_ms: rule.keep_firing_for_ms,
             resolve_for_ms: rule.resolve_for_ms,
         };
-        let no_data = vector.is_empty();
+        let no_data = vector.is_empty()
+            && rule.nodata != NoDataPolicy::Ok
+            && self.input_empty(&rule.expr, ts);
         if no_data && rule.nodata == NoDataPolicy::KeepLast {
             return Ok(());
         }

@@ -11,8 +11,10 @@
 //! - `resolve_for: <duration>` — hysteresis in time: an active alert (pending or firing) resolves
 //!   only after its condition has been false for this long; a pending alert keeps its `for`
 //!   timer across shorter gaps.
-//! - `nodata: ok | keep_last | nodata | alerting` — what a rule does when its expression
-//!   returns nothing at all: `ok` (default, Prometheus) resolves active alerts; `keep_last`
+//! - `nodata: ok | keep_last | nodata | alerting` — what a rule does when there is no data:
+//!   its expression returns nothing and, when it is a comparison against a number
+//!   (`rate(x[5m]) > 3`), the compared side returns nothing too (so "below the threshold" is not
+//!   "no data"). `ok` (default, Prometheus) resolves active alerts; `keep_last`
 //!   leaves every alert as it is; `nodata` moves active alerts to the `nodata` state until data
 //!   returns; `alerting` raises one alert with the rule's labels plus `nodata="true"` (it
 //!   honours `for`).
@@ -483,7 +485,7 @@ fn compile_rule(
         if !valid_label_name(&k) || k == "__name__" {
             let p = node
                 .get("labels")
-                .and_then(|l| l.get(&k))
+                .and_then(|l| l.key(&k))
                 .map_or(at("labels"), |n| n.pos);
             push(p, format!("invalid label name: {k}"));
         }

@@ -77,6 +77,17 @@ impl Node {
         }
     }
 
+    /// The key node for `key` when this node is a mapping (to point at a key, not its value).
+    pub fn key(&self, key: &str) -> Option<&Node> {
+        match &self.kind {
+            NodeKind::Map(entries) => entries
+                .iter()
+                .map(|(k, _)| k)
+                .find(|k| k.as_str() == Some(key)),
+            _ => None,
+        }
+    }
+
     /// The items when this node is a sequence (empty otherwise).
     pub fn items(&self) -> &[Node] {
         match &self.kind {

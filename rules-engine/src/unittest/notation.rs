@@ -30,11 +30,6 @@ fn parse_number(s: &str) -> Option<(f64, &str)> {
             return Some((sign * v, r));
         }
     }
-    if let Some(h) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
-        let n = h.bytes().take_while(u8::is_ascii_hexdigit).count();
-        let v = i64::from_str_radix(&h[..n], 16).ok()? as f64;
-        return Some((sign * v, &h[n..]));
-    }
     let start = i;
     while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
         i += 1;

@@ -1,0 +1,380 @@
+//! Side-by-side benchmarks of the rules engine, printed as one report:
+//! (a) a promtool test file with 1,000 rules × 400 series: `promtool test rules` vs `notifyd test
+//!     rules` (the release binary, when built) and the in-process runner;
+//! (b) the engine alone: samples/s ingested and evaluated with 1,000 rules over 100k series, and
+//!     bytes per active series for a 5 m window at 15 s;
+//! (c) 100 log rules with regex filters over a generated log (≥ 500 MB) vs `rg` with the same
+//!     patterns.
+//!
+//! `cargo bench -p rules-engine --bench rules_compare` runs the full sizes; without `--bench`
+//! (as a test) it runs tiny sizes as a smoke test. Generated files live in a temp dir.
+#![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark report printed to stdout
+#![allow(clippy::disallowed_methods)] // wall-clock timing is what a benchmark measures
+#![allow(missing_docs)]
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rules_engine::engine::{Engine, EngineConfig, Event};
+use rules_engine::input::{Labels, LogRecord, Sample};
+use rules_engine::rule::load_rule_file;
+use rules_engine::unittest::{self, Files};
+
+struct FsFiles;
+
+impl Files for FsFiles {
+    fn read(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| format!("open {path}: {e}"))
+    }
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
+        Ok(if std::path::Path::new(pattern).exists() {
+            vec![pattern.to_string()]
+        } else {
+            vec![]
+        })
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<usize>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// (a) promtool vs notifyd on one big unit-test file.
+fn bench_unittest(full: bool) {
+    let (n_rules, jobs, insts, minutes) = if full {
+        (1000, 20, 20, 60)
+    } else {
+        (20, 4, 5, 10)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n");
+    for r in 0..n_rules {
+        if r % 100 == 0 {
+            let _ = writeln!(rules, "- name: g{}\n  rules:", r / 100);
+        }
+        let job = r % jobs;
+        match r % 10 {
+            0..=2 => {
+                let _ = writeln!(
+                    rules,
+                    "  - record: job:rate{r}\n    expr: sum by (job) (rate(http_requests_total{{job=\"j{job}\"}}[5m]))"
+                );
+            }
+            3..=6 => {
+                let _ = writeln!(
+                    rules,
+                    "  - alert: HighRate{r}\n    expr: rate(http_requests_total{{job=\"j{job}\"}}[5m]) > {}\n    for: 2m\n    labels: {{severity: page}}\n    annotations: {{summary: '{{{{ $labels.instance }}}} at {{{{ humanize $value }}}}'}}",
+                    r % 7
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    rules,
+                    "  - alert: Level{r}\n    expr: http_requests_total{{instance=\"i{}\"}} > {}\n    keep_firing_for: 1m",
+                    r % insts,
+                    r * 3
+                );
+            }
+        }
+    }
+    std::fs::write(dir.path().join("rules.yml"), &rules).unwrap();
+    let mut test = String::from(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n",
+    );
+    for j in 0..jobs {
+        for i in 0..insts {
+            let _ = writeln!(
+                test,
+                "  - series: 'http_requests_total{{job=\"j{j}\", instance=\"i{i}\"}}'\n    values: '0+{}x{minutes}'",
+                1 + (j * insts + i) % 13
+            );
+        }
+    }
+    let _ = writeln!(test, "  alert_rule_test:");
+    for r in [3usize, 4, 7] {
+        let name = if r % 10 <= 6 {
+            format!("HighRate{r}")
+        } else {
+            format!("Level{r}")
+        };
+        let _ = writeln!(
+            test,
+            "  - eval_time: {minutes}m\n    alertname: {name}\n    exp_alerts: []"
+        );
+    }
+    let _ = writeln!(
+        test,
+        "  promql_expr_test:\n  - expr: count(http_requests_total)\n    eval_time: {minutes}m\n    exp_samples:\n    - labels: '{{}}'\n      value: {}",
+        jobs * insts
+    );
+    let path = dir.path().join("test.yml");
+    std::fs::write(&path, &test).unwrap();
+    let p = path.display().to_string();
+    let t0 = Instant::now();
+    let report = unittest::run_file(&p, &FsFiles);
+    let inproc = t0.elapsed();
+    let notifyd = std::env::var("NOTIFYD_BIN").ok().or_else(|| {
+        let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        let p = format!("{dir}/release/notifyd");
+        std::path::Path::new(&p).exists().then_some(p)
+    });
+    let bin = notifyd.map(|b| {
+        let t0 = Instant::now();
+        let out = Command::new(&b)
+            .args(["test", "rules"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        (t0.elapsed(), out.status.code())
+    });
+    let t0 = Instant::now();
+    let prom = Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(&path)
+        .output();
+    let prom_t = t0.elapsed();
+    println!(
+        "(a) unit-test file: {n_rules} rules x {} series, {} evaluation steps",
+        jobs * insts,
+        minutes + 1
+    );
+    println!(
+        "    in-process runner      {:>9.3} s  (verdict: {})",
+        secs(inproc),
+        if report.passed() { "pass" } else { "fail" }
+    );
+    match &bin {
+        Some((t, code)) => println!(
+            "    notifyd test rules     {:>9.3} s  (exit {code:?})",
+            secs(*t)
+        ),
+        None => println!("    notifyd test rules     not built (cargo build --release -p notifyd)"),
+    }
+    match prom {
+        Ok(out) => {
+            println!(
+                "    promtool test rules    {:>9.3} s  (exit {:?})",
+                secs(prom_t),
+                out.status.code()
+            );
+            let ours = bin.map_or(inproc, |b| b.0);
+            println!(
+                "    speed-up               {:>9.1} x  (target >= 100 x)",
+                secs(prom_t) / secs(ours)
+            );
+        }
+        Err(e) => println!("    promtool not runnable: {e}"),
+    }
+}
+
+/// (b) the engine alone over 100k series and 1,000 rules.
+fn bench_engine(full: bool) {
+    let (jobs, insts, n_rules) = if full {
+        (1000, 100, 1000)
+    } else {
+        (20, 10, 20)
+    };
+    let mut rules = String::from("groups:\n- name: g\n  interval: 15s\n  rules:\n");
+    for r in 0..n_rules {
+        let job = r % jobs;
+        if r % 2 == 0 {
+            let _ = writeln!(
+                rules,
+                "  - alert: A{r}\n    expr: rate(node_cpu_seconds_total{{job=\"j{job}\"}}[5m]) > 0.9\n    for: 1m"
+            );
+        } else {
+            let _ = writeln!(
+                rules,
+                "  - record: job:cpu{r}\n    expr: sum by (job) (rate(node_cpu_seconds_total{{job=\"j{job}\"}}[5m]))"
+            );
+        }
+    }
+    let groups = load_rule_file("bench.yml", &rules).unwrap();
+    let rss0 = rss_bytes();
+    let mut engine = Engine::new(groups, EngineConfig::default());
+    let labels: Vec<Labels> = (0..jobs)
+        .flat_map(|j| {
+            (0..insts).map(move |i| {
+                Labels::from_pairs([
+                    ("__name__", "node_cpu_seconds_total".to_string()),
+                    ("job", format!("j{j}")),
+                    ("instance", format!("host-{i}.example.internal:9100")),
+                    ("mode", "user".to_string()),
+                ])
+            })
+        })
+        .collect();
+    let step = 15_000;
+    let round = |engine: &mut Engine, k: i64| {
+        let t = k * step;
+        for (n, l) in labels.iter().enumerate() {
+            let v = (k as f64) * 0.5 * ((n % 7) as f64 + 1.0);
+            engine.observe(Event::Sample(Sample {
+                labels: l.clone(),
+                t_ms: t,
+                value: v,
+            }));
+        }
+        engine.evaluate(t).len()
+    };
+    // warm-up: fill the 5 m window (20 samples per series)
+    for k in 0..20 {
+        round(&mut engine, k);
+    }
+    let rss1 = rss_bytes();
+    let measured = 20;
+    let t0 = Instant::now();
+    let mut transitions = 0;
+    for k in 20..20 + measured {
+        transitions += round(&mut engine, k);
+    }
+    let el = t0.elapsed();
+    let samples = labels.len() * measured as usize;
+    let store = engine.store();
+    println!(
+        "(b) engine: {} series, {n_rules} rules, 15 s interval, 5 m windows",
+        labels.len()
+    );
+    println!(
+        "    ingested+evaluated     {:>9.0} samples/s on one core  (target >= 1,000,000; {} transitions)",
+        samples as f64 / secs(el),
+        transitions
+    );
+    println!(
+        "    memory per series      {:>9.0} B (store estimate), {:.0} B (process RSS growth incl. labels)  (target <= 1024 B)",
+        store.approx_series_bytes() as f64 / store.series_count() as f64,
+        (rss1.saturating_sub(rss0)) as f64 / labels.len() as f64
+    );
+}
+
+/// (c) 100 log rules with regex filters vs ripgrep over the same file.
+fn bench_logs(full: bool) {
+    let target_bytes: usize = if full { 520 << 20 } else { 1 << 20 };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let (mut written, mut n) = (0usize, 0u64);
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        while written < target_bytes {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let line = if x % 997 == 0 {
+                format!(
+                    "2026-11-25T10:{:02}:{:02}Z level=error host=web-{} msg=\"upstream timeout\" code=E{} module=mod{}\n",
+                    (n / 60) % 60,
+                    n % 60,
+                    x % 50,
+                    x % 100,
+                    (x >> 8) % 100
+                )
+            } else {
+                format!(
+                    "2026-11-25T10:{:02}:{:02}Z level=info host=web-{} path=/api/v1/items/{} status=200 latency_ms={} user=u{}\n",
+                    (n / 60) % 60,
+                    n % 60,
+                    x % 50,
+                    x % 100_000,
+                    x % 300,
+                    (x >> 20) % 10_000
+                )
+            };
+            written += line.len();
+            n += 1;
+            w.write_all(line.as_bytes()).unwrap();
+        }
+    }
+    let size = std::fs::metadata(&path).unwrap().len() as f64;
+    let patterns: Vec<String> = (0..100)
+        .map(|k| format!("code=E{k} module=mod[0-9]+|panic: .*worker-{k}\\b"))
+        .collect();
+    let mut rules = String::from("groups:\n- name: logs\n  rules:\n");
+    for (k, p) in patterns.iter().enumerate() {
+        let _ = writeln!(
+            rules,
+            "  - alert: L{k}\n    expr: sum(count_over_time({{app=\"web\"}} |~ {} [5m])) > 3",
+            serde_json::to_string(p).unwrap()
+        );
+    }
+    let mut engine = Engine::new(
+        load_rule_file("logs.yml", &rules).unwrap(),
+        EngineConfig::default(),
+    );
+    let labels = Labels::from_pairs([("app", "web")]);
+    let t0 = Instant::now();
+    let mut r = BufReader::with_capacity(1 << 20, std::fs::File::open(&path).unwrap());
+    let mut line = String::new();
+    let mut n: i64 = 0;
+    while r.read_line(&mut line).unwrap() > 0 {
+        let text = line.trim_end_matches('\n');
+        engine.observe(Event::Log(LogRecord {
+            labels: labels.clone(),
+            t_ms: n / 1000,
+            line: text.to_string(),
+        }));
+        n += 1;
+        line.clear();
+    }
+    let fired = engine.evaluate(n / 1000).len();
+    let ours = t0.elapsed();
+    let mut rg = Command::new("rg");
+    rg.arg("-c");
+    for p in &patterns {
+        rg.arg("-e").arg(p);
+    }
+    let t0 = Instant::now();
+    let rg_out = rg.arg(&path).output();
+    let rg_t = t0.elapsed();
+    println!(
+        "(c) logs: {:.0} MB, {n} lines, 100 regex rules ({fired} alert transitions)",
+        size / 1e6
+    );
+    println!(
+        "    rules engine           {:>9.1} MB/s ({:.2} s)",
+        size / 1e6 / secs(ours),
+        secs(ours)
+    );
+    match rg_out {
+        Ok(o) => {
+            println!(
+                "    rg -c -e ... (100)     {:>9.1} MB/s ({:.2} s, {} matching lines)",
+                size / 1e6 / secs(rg_t),
+                secs(rg_t),
+                String::from_utf8_lossy(&o.stdout).trim()
+            );
+            println!(
+                "    ratio vs rg            {:>9.2} x  (target >= 0.5 x)",
+                secs(rg_t) / secs(ours)
+            );
+        }
+        Err(e) => println!("    rg not runnable: {e}"),
+    }
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let only = std::env::var("RULES_BENCH").unwrap_or_default();
+    if only.is_empty() || only.contains('a') {
+        bench_unittest(full);
+    }
+    if only.is_empty() || only.contains('b') {
+        bench_engine(full);
+    }
+    if only.is_empty() || only.contains('c') {
+        bench_logs(full);
+    }
+}
