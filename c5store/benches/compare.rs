@@ -1,3 +1,283 @@
-//! c5store vs config-rs vs figment on the same generated config (filled in below).
+//! c5store vs config-rs (`config`) vs figment, side by side in one run on the same generated
+//! config: 10 and 10,000 sections in 3 TOML layers (defaults, every 3rd section overridden, every
+//! 7th overridden again). Measures load+merge, a typed scalar get and a struct extraction with
+//! criterion, then prints a table of c5store/peer ratios (lower is better for c5store) and the
+//! heap allocations per scalar get of each library.
+//!
+//! Run: `CARGO_TARGET_DIR=/work/target-core cargo bench -p c5store --bench compare`
 
-fn main() {}
+use std::alloc::System;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[derive(serde::Deserialize, Debug)]
+#[allow(dead_code)] // fields are read by deserialization only
+struct Limits {
+    min: i64,
+    max: i64,
+}
+
+#[derive(serde::Deserialize, Debug)]
+#[allow(dead_code)] // fields are read by deserialization only
+struct Section {
+    host: String,
+    port: u16,
+    enabled: bool,
+    weight: f64,
+    tags: Vec<String>,
+    limits: Limits,
+}
+
+/// Writes the three layers for `n` sections; returns their paths.
+fn generate(dir: &Path, n: usize) -> [PathBuf; 3] {
+    let mut base = String::new();
+    let mut mid = String::new();
+    let mut top = String::new();
+    for i in 0..n {
+        let _ = write!(
+            base,
+            "[section_{i}]\nhost = \"host-{i}.internal\"\nport = {}\nenabled = true\nweight = 0.5\n\
+             tags = [\"a\", \"b\", \"c\"]\n\n[section_{i}.limits]\nmin = 1\nmax = 100\n\n",
+            1000 + i % 50000
+        );
+        if i % 3 == 0 {
+            let _ = write!(
+                mid,
+                "[section_{i}]\nport = {}\n\n[section_{i}.limits]\nmax = 200\n\n",
+                2000 + i % 50000
+            );
+        }
+        if i % 7 == 0 {
+            let _ = write!(
+                top,
+                "[section_{i}]\nhost = \"override-{i}.internal\"\nenabled = false\n\n"
+            );
+        }
+    }
+    let paths = [
+        dir.join(format!("base-{n}.toml")),
+        dir.join(format!("mid-{n}.toml")),
+        dir.join(format!("top-{n}.toml")),
+    ];
+    for (p, text) in paths.iter().zip([base, mid, top]) {
+        std::fs::write(p, text).expect("write bench config");
+    }
+    paths
+}
+
+fn load_c5(paths: &[PathBuf; 3]) -> c5store::Snapshot {
+    c5store::C5Store::builder()
+        .file(&paths[0])
+        .file(&paths[1])
+        .file(&paths[2])
+        .load()
+        .expect("c5store load")
+}
+
+fn load_config(paths: &[PathBuf; 3]) -> config::Config {
+    let mut b = config::Config::builder();
+    for p in paths {
+        b = b.add_source(config::File::from(p.as_path()).format(config::FileFormat::Toml));
+    }
+    b.build().expect("config-rs load")
+}
+
+fn load_figment(paths: &[PathBuf; 3]) -> figment::Figment {
+    use figment::providers::Format;
+    let mut f = figment::Figment::new();
+    for p in paths {
+        f = f.merge(figment::providers::Toml::file(p));
+    }
+    // figment reads lazily per provider but reports errors at extraction; make it materialize
+    black_box(f.find_value("section_0").expect("figment load"));
+    f
+}
+
+thread_local! {
+    /// (bench id) → per-iteration times of every criterion sample.
+    static SAMPLES: RefCell<BTreeMap<String, Vec<f64>>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Times `f` for criterion and records the per-iteration time of each sample for the ratios.
+fn timed(b: &mut criterion::Bencher<'_>, id: &str, mut f: impl FnMut()) {
+    b.iter_custom(|iters| {
+        // the bench harness is this crate's clock: criterion hands us the iteration count
+        #[allow(clippy::disallowed_methods)]
+        let start = std::time::Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        let d = start.elapsed();
+        SAMPLES.with(|s| {
+            s.borrow_mut()
+                .entry(id.to_owned())
+                .or_default()
+                .push(d.as_secs_f64() / iters.max(1) as f64)
+        });
+        d
+    });
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn allocs_per_call(mut f: impl FnMut()) -> f64 {
+    f();
+    let r = Region::new(GLOBAL);
+    for _ in 0..100 {
+        f();
+    }
+    r.change().allocations as f64 / 100.0
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut allocs = Vec::new();
+    for n in [10usize, 10_000] {
+        let paths = generate(dir.path(), n);
+        let key_section = format!("section_{}", n / 2 / 21 * 21); // overridden by all 3 layers
+        let key_port = format!("{key_section}.port");
+
+        let mut g = c.benchmark_group(format!("load_merge/{n}"));
+        if n > 1000 {
+            g.sample_size(10)
+                .warm_up_time(Duration::from_secs(1))
+                .measurement_time(Duration::from_secs(8));
+        }
+        g.bench_function(BenchmarkId::from_parameter("c5store"), |b| {
+            timed(b, &format!("load_merge/{n}/c5store"), || {
+                drop(black_box(load_c5(&paths)))
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("config-rs"), |b| {
+            timed(b, &format!("load_merge/{n}/config-rs"), || {
+                drop(black_box(load_config(&paths)))
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("figment"), |b| {
+            timed(b, &format!("load_merge/{n}/figment"), || {
+                drop(black_box(load_figment(&paths)))
+            })
+        });
+        g.finish();
+
+        let c5 = load_c5(&paths);
+        let cfg = load_config(&paths);
+        let fig = load_figment(&paths);
+        assert_eq!(
+            c5.get::<u16>(&key_port).ok(),
+            cfg.get::<u16>(&key_port).ok()
+        );
+        assert_eq!(
+            c5.get::<u16>(&key_port).ok(),
+            fig.extract_inner::<u16>(&key_port).ok()
+        );
+
+        let mut g = c.benchmark_group(format!("get_scalar/{n}"));
+        g.bench_function(BenchmarkId::from_parameter("c5store"), |b| {
+            timed(b, &format!("get_scalar/{n}/c5store"), || {
+                black_box(c5.get::<u16>(black_box(&key_port)).ok());
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("config-rs"), |b| {
+            timed(b, &format!("get_scalar/{n}/config-rs"), || {
+                black_box(cfg.get::<u16>(black_box(&key_port)).ok());
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("figment"), |b| {
+            timed(b, &format!("get_scalar/{n}/figment"), || {
+                black_box(fig.extract_inner::<u16>(black_box(&key_port)).ok());
+            })
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("get_struct/{n}"));
+        g.bench_function(BenchmarkId::from_parameter("c5store"), |b| {
+            timed(b, &format!("get_struct/{n}/c5store"), || {
+                black_box(c5.get_into::<Section>(black_box(&key_section)).ok());
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("config-rs"), |b| {
+            timed(b, &format!("get_struct/{n}/config-rs"), || {
+                black_box(cfg.get::<Section>(black_box(&key_section)).ok());
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("figment"), |b| {
+            timed(b, &format!("get_struct/{n}/figment"), || {
+                black_box(fig.extract_inner::<Section>(black_box(&key_section)).ok());
+            })
+        });
+        g.finish();
+
+        allocs.push((
+            n,
+            allocs_per_call(|| {
+                black_box(c5.get::<u16>(black_box(&key_port)).ok());
+            }),
+            allocs_per_call(|| {
+                black_box(cfg.get::<u16>(black_box(&key_port)).ok());
+            }),
+            allocs_per_call(|| {
+                black_box(fig.extract_inner::<u16>(black_box(&key_port)).ok());
+            }),
+        ));
+    }
+    c.final_summary();
+
+    let samples = SAMPLES.with(|s| s.borrow().clone());
+    let t = |id: &str| samples.get(id).map_or(f64::NAN, |v| median(v));
+    let fmt = |s: f64| {
+        if s >= 1e-3 {
+            format!("{:.2} ms", s * 1e3)
+        } else if s >= 1e-6 {
+            format!("{:.2} µs", s * 1e6)
+        } else {
+            format!("{:.1} ns", s * 1e9)
+        }
+    };
+    let mut out = String::from(
+        "\n| operation | sections | c5store | config-rs | figment | c5store / config-rs | c5store / figment |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for op in ["load_merge", "get_scalar", "get_struct"] {
+        for n in [10, 10_000] {
+            let (a, b, f) = (
+                t(&format!("{op}/{n}/c5store")),
+                t(&format!("{op}/{n}/config-rs")),
+                t(&format!("{op}/{n}/figment")),
+            );
+            let _ = writeln!(
+                out,
+                "| {op} | {n} | {} | {} | {} | {:.3}× | {:.3}× |",
+                fmt(a),
+                fmt(b),
+                fmt(f),
+                a / b,
+                a / f
+            );
+        }
+    }
+    out.push_str("\n| heap allocations per scalar get | sections | c5store | config-rs | figment |\n|---|---:|---:|---:|---:|\n");
+    for (n, a, b, f) in allocs {
+        let _ = writeln!(out, "| get::<u16> | {n} | {a} | {b} | {f} |");
+    }
+    // a bench binary reports on stdout like criterion does
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{out}");
+    }
+}

@@ -117,6 +117,19 @@ impl Merger {
             fallback,
             mode,
         } = layer;
+        if self.prov.is_empty()
+            && matches!(&self.tree, Value::Map(m) if m.is_empty())
+            && matches!(tree, Value::Map(_))
+            && count_nodes(&tree) == origins.len()
+        {
+            // The first layer, located node by node (a parsed file; parsers record exactly one
+            // entry per node): take its origins whole instead of one lookup per node.
+            self.prov.reserve(origins.len());
+            self.prov
+                .extend(origins.into_iter().map(|(k, o)| (k, Provenance::new(o))));
+            self.tree = tree;
+            return;
+        }
         self.path.clear();
         let mut cx = Cx {
             prov: &mut self.prov,
@@ -260,6 +273,15 @@ fn collect_paths(v: &Value, path: &mut String, out: &mut Vec<String>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Number of nodes of a tree (the root included).
+fn count_nodes(v: &Value) -> usize {
+    1 + match v {
+        Value::Map(m) => m.values().map(count_nodes).sum::<usize>(),
+        Value::Seq(s) => s.iter().map(count_nodes).sum::<usize>(),
+        _ => 0,
     }
 }
 

@@ -13,6 +13,9 @@ use crate::error::LoadError;
 use crate::origin::to_u32;
 use crate::value::{Map, Segment, Value};
 
+/// Path of recorded entries that turned out not to be nodes (`<<` merge sources).
+const JUNK: &str = "\0";
+
 /// Most nodes that aliases may copy into one document.
 const ALIAS_BUDGET: usize = 1_000_000;
 
@@ -36,7 +39,8 @@ pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Ve
     match out {
         Ok(v) if errors.is_empty() => {
             rec.origins.reserve(entries.len());
-            rec.origins.extend(entries);
+            rec.origins
+                .extend(entries.into_iter().filter(|(p, _)| p != JUNK));
             Ok(v)
         }
         Ok(_) => Err(errors),
@@ -244,6 +248,17 @@ impl<'t> Reader<'t, '_> {
                 map.insert(k, v);
             }
         }
+        // entries of the `<<` node itself and of keys the mapping set itself: not in the tree
+        let mut junk = base.clone();
+        crate::value::push_segment(&mut junk, Segment::Key("<<"));
+        for (p, _) in self.entries.get_mut(range).into_iter().flatten() {
+            if p.starts_with(&junk)
+                && matches!(p.as_bytes().get(junk.len()), None | Some(b'.' | b'['))
+            {
+                // dropped when the entries become the origin table
+                JUNK.clone_into(p);
+            }
+        }
     }
 
     fn save_anchor(&mut self, anchor: usize, v: &Value, start: usize, size: usize) {
@@ -440,6 +455,18 @@ mod tests {
         assert_eq!(o["other.x"].line, 2);
         assert_eq!(o["other.y"].line, 6);
         assert!(v.get_path("other.<<").is_none());
+        // exactly one origin per node (the merge takes a parsed layer's origins whole)
+        let mut nodes = 0;
+        fn count(v: &Value, n: &mut usize) {
+            *n += 1;
+            match v {
+                Value::Map(m) => m.values().for_each(|c| count(c, n)),
+                Value::Seq(s) => s.iter().for_each(|c| count(c, n)),
+                _ => {}
+            }
+        }
+        count(&v, &mut nodes);
+        assert_eq!(o.len(), nodes, "{o:?}");
     }
 
     #[test]

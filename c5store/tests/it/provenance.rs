@@ -125,3 +125,22 @@ fn deleted_keys_have_no_provenance_and_replaced_subtrees_are_recorded() {
     assert_eq!(p.overridden[0].value, 1i64.into());
     assert_eq!(snap.get::<i64>("x.y").unwrap(), 2);
 }
+
+#[test]
+fn first_layer_taken_whole_matches_the_node_by_node_merge() {
+    use c5store::{Format, Layer, Origin, Value, merge, parse};
+    let text = "a:\n  b: [1, {c: 2}]\n  d: x\nm: &m {k: 1}\nn:\n  <<: *m\n  j: 2\n";
+    let layer = parse(Format::Yaml, text, Some(std::path::Path::new("f.yaml"))).unwrap();
+    let whole = merge([layer.clone()]);
+    let pre = Layer::new(
+        Value::from(serde_json::json!({"zzz": 1})),
+        Origin::named("pre"),
+    );
+    let by_node = merge([pre, layer]);
+    assert_eq!(whole.provenance.len() + 1, by_node.provenance.len());
+    for (path, p) in &whole.provenance {
+        if !path.is_empty() {
+            assert_eq!(Some(p), by_node.provenance.get(path), "{path}");
+        }
+    }
+}
