@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+mod rules_cli;
+
 use clap::{Parser, Subcommand};
 
 /// The c5 alerting daemon and its tools.
@@ -237,10 +239,15 @@ fn main() -> ExitCode {
             receiver.as_deref(),
         )),
         Command::Outbox(cmd) => outbox_command(cmd),
-        Command::Check(CheckCommand::Rules { files })
-        | Command::Test(TestCommand::Rules { files }) => {
-            eprintln!("not implemented yet: {} file(s)", files.len());
-            ExitCode::from(3)
+        Command::Check(CheckCommand::Rules { files }) => {
+            let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+            rules_cli::check_rules(&files, &mut out, &mut err)
+                .map_or(ExitCode::from(2), ExitCode::from)
+        }
+        Command::Test(TestCommand::Rules { files }) => {
+            let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+            rules_cli::test_rules(&files, &mut out, &mut err)
+                .map_or(ExitCode::from(2), ExitCode::from)
         }
     }
 }
