@@ -125,21 +125,33 @@ fn label_filter(e: &LabelFilterExpr, ll: &LineLabels<'_>) -> bool {
     match e {
         LabelFilterExpr::Str(m) => m.matches(ll.get(&m.name).unwrap_or("")),
         LabelFilterExpr::Num { name, op, value } => {
-            let Some(x) = ll.get(name).and_then(parse_go_float) else {
-                return false;
-            };
-            match op {
-                CmpOp::Eq => x == *value,
-                CmpOp::Ne => x != *value,
-                CmpOp::Gt => x > *value,
-                CmpOp::Ge => x >= *value,
-                CmpOp::Lt => x < *value,
-                CmpOp::Le => x <= *value,
-                CmpOp::Regex | CmpOp::NotRegex => false,
-            }
+            let x = ll.get(name).and_then(parse_go_float);
+            compare(x, *op, *value)
         }
+        LabelFilterExpr::Duration {
+            name, op, seconds, ..
+        } => compare(ll.get(name).and_then(parse_go_duration), *op, *seconds),
+        LabelFilterExpr::Bytes {
+            name, op, bytes, ..
+        } => compare(ll.get(name).and_then(parse_bytes), *op, *bytes),
         LabelFilterExpr::And(a, b) => label_filter(a, ll) && label_filter(b, ll),
         LabelFilterExpr::Or(a, b) => label_filter(a, ll) || label_filter(b, ll),
+    }
+}
+
+/// A numeric label comparison; a label that is missing or does not parse fails.
+fn compare(x: Option<f64>, op: CmpOp, value: f64) -> bool {
+    let Some(x) = x else {
+        return false;
+    };
+    match op {
+        CmpOp::Eq => x == value,
+        CmpOp::Ne => x != value,
+        CmpOp::Gt => x > value,
+        CmpOp::Ge => x >= value,
+        CmpOp::Lt => x < value,
+        CmpOp::Le => x <= value,
+        CmpOp::Regex | CmpOp::NotRegex => false,
     }
 }
 
@@ -222,7 +234,7 @@ fn parse_logfmt(line: &str, ll: &mut LineLabels<'_>) {
 }
 
 /// Parses a Go duration (`1h2m3.5s`, `250ms`, `10us`) into seconds.
-fn parse_go_duration(s: &str) -> Option<f64> {
+pub(crate) fn parse_go_duration(s: &str) -> Option<f64> {
     let (neg, mut rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
@@ -258,7 +270,7 @@ fn parse_go_duration(s: &str) -> Option<f64> {
 }
 
 /// Parses a byte size (`10KB`, `1.5MiB`, `42`) into bytes.
-fn parse_bytes(s: &str) -> Option<f64> {
+pub(crate) fn parse_bytes(s: &str) -> Option<f64> {
     let n = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
@@ -434,6 +446,25 @@ mod tests {
         assert_eq!(l.get("a"), Some("x\\é"));
         assert_eq!(l.get("b"), Some("ü"));
         assert_eq!(parse_go_duration("250ms"), Some(0.25));
+    }
+
+    #[test]
+    fn duration_and_bytes_filters() {
+        let s = sel(r#"{app="api"} | logfmt | took > 250ms and size <= 1.5KiB"#);
+        assert_eq!(
+            Expr::Log(s.clone()).to_string(),
+            r#"{app="api"} | logfmt | took > 250ms and size <= 1.5KiB"#
+        );
+        let st = Labels::from_pairs([("app", "api")]);
+        assert!(run_pipeline(&s, &st, "took=1.5s size=1000").is_some());
+        assert!(run_pipeline(&s, &st, "took=100ms size=1000").is_none());
+        assert!(run_pipeline(&s, &st, "took=1s size=2KiB").is_none());
+        assert!(run_pipeline(&s, &st, "took=fast size=1").is_none());
+        let err = parse_expr(r#"{app="api"} | x > 5parsecs"#).unwrap_err();
+        assert!(
+            err.message.contains("neither a number, a duration"),
+            "{err}"
+        );
     }
 
     #[test]

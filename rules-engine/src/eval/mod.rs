@@ -15,6 +15,7 @@ mod logs;
 mod prefilter;
 mod store;
 
+pub(crate) use logs::{parse_bytes, parse_go_duration};
 pub use prefilter::LogPrefilter;
 pub use store::{Rejected, Store};
 

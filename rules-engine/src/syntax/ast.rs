@@ -612,6 +612,28 @@ pub enum LabelFilterExpr {
         /// The number.
         value: f64,
     },
+    /// `name op 250ms` — the label is parsed as a Go duration and compared in seconds.
+    Duration {
+        /// Label name.
+        name: String,
+        /// Operator.
+        op: CmpOp,
+        /// The duration in seconds.
+        seconds: f64,
+        /// The literal as written (printed back).
+        text: String,
+    },
+    /// `name op 10KB` — the label is parsed as a byte size and compared in bytes.
+    Bytes {
+        /// Label name.
+        name: String,
+        /// Operator.
+        op: CmpOp,
+        /// The size in bytes.
+        bytes: f64,
+        /// The literal as written (printed back).
+        text: String,
+    },
     /// `a and b` (also written `a , b` or `a | b` chained).
     And(Box<LabelFilterExpr>, Box<LabelFilterExpr>),
     /// `a or b`.

@@ -257,10 +257,39 @@ fn lf_atom(i: &str) -> Res<'_, LabelFilterExpr> {
         Ok(x) => x,
         Err(_) => return fail_expected(vpos, &["string", "number"]),
     };
-    if r.starts_with(|c: char| c.is_ascii_alphabetic()) {
+    if r.starts_with(|c: char| c.is_ascii_alphabetic() || c == 'µ') {
+        let len = vpos
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == 'µ'))
+            .unwrap_or(vpos.len());
+        let text = &vpos[..len];
+        let rest = &vpos[len..];
+        if let Some(seconds) = crate::eval::parse_go_duration(text) {
+            return Ok((
+                rest,
+                LabelFilterExpr::Duration {
+                    name: name.to_string(),
+                    op: *op,
+                    seconds,
+                    text: text.to_string(),
+                },
+            ));
+        }
+        if let Some(bytes) = crate::eval::parse_bytes(text) {
+            return Ok((
+                rest,
+                LabelFilterExpr::Bytes {
+                    name: name.to_string(),
+                    op: *op,
+                    bytes,
+                    text: text.to_string(),
+                },
+            ));
+        }
         return fail(
             vpos,
-            "durations and byte sizes are not supported in label filters; compare with a number",
+            format!(
+                "\"{text}\" is neither a number, a duration (250ms, 1m30s) nor a byte size (10KB, 1.5MiB)"
+            ),
         );
     }
     Ok((

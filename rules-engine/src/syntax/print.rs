@@ -113,6 +113,10 @@ impl Display for LabelFilterExpr {
                 write!(f, "{}{}", m.name, m.op.as_str())?;
                 write_quoted(f, &m.value)
             }
+            LabelFilterExpr::Duration { name, op, text, .. }
+            | LabelFilterExpr::Bytes { name, op, text, .. } => {
+                write!(f, "{name} {} {text}", cmp_str(*op))
+            }
             LabelFilterExpr::Num { name, op, value } => {
                 let op = match op {
                     CmpOp::Eq => "==",
@@ -136,6 +140,19 @@ impl Display for LabelFilterExpr {
                 write_lf_operand(f, b, true)
             }
         }
+    }
+}
+
+fn cmp_str(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "==",
+        CmpOp::Ne => "!=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Regex => "=~",
+        CmpOp::NotRegex => "!~",
     }
 }
 

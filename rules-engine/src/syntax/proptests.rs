@@ -135,6 +135,36 @@ fn label_filter() -> impl Strategy<Value = LabelFilterExpr> {
                 value,
             }),
     ];
+    let unit = (
+        label(),
+        0..6u8,
+        prop::sample::select(&["250ms", "1m30s", "-2h", "10KB", "1.5MiB", "3b"][..]),
+    )
+        .prop_map(|(name, op, text)| {
+            let op = [
+                CmpOp::Eq,
+                CmpOp::Ne,
+                CmpOp::Gt,
+                CmpOp::Ge,
+                CmpOp::Lt,
+                CmpOp::Le,
+            ][op as usize];
+            match crate::eval::parse_go_duration(text) {
+                Some(seconds) => LabelFilterExpr::Duration {
+                    name,
+                    op,
+                    seconds,
+                    text: text.into(),
+                },
+                None => LabelFilterExpr::Bytes {
+                    name,
+                    op,
+                    bytes: crate::eval::parse_bytes(text).unwrap(),
+                    text: text.into(),
+                },
+            }
+        });
+    let leaf = prop_oneof![3 => leaf, 1 => unit];
     leaf.prop_recursive(2, 6, 2, |inner| {
         prop_oneof![
             (inner.clone(), inner.clone())
