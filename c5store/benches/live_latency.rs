@@ -19,7 +19,8 @@
 #![allow(clippy::unwrap_used)] // a failed step is a failed benchmark
 
 use std::fs;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use c5store::watch::{WatchMode, WatchOptions};
@@ -27,6 +28,7 @@ use c5store::{C5Store, ChangeSet};
 
 struct Stats {
     label: &'static str,
+    torn: usize,
     p50: Duration,
     p99: Duration,
     max: Duration,
@@ -45,11 +47,21 @@ fn run(label: &'static str, options: WatchOptions, spread: Duration, edits: usiz
         .start()
         .unwrap();
     let (tx, rx) = mpsc::channel();
+    // an in-place write is truncate + write: a reload that lands in between reads an empty file
+    // (a valid, empty config); count those instead of failing
+    let torn = Arc::new(AtomicUsize::new(0));
+    let torn_seen = torn.clone();
     let _sub = store
         .subscribe("edit", move |cs: &ChangeSet| {
             let seen = Instant::now();
-            let n: usize = cs.snapshot().get("edit").unwrap();
-            let _ = tx.send((seen, n));
+            match cs.snapshot().get_opt::<usize>("edit") {
+                Ok(Some(n)) => {
+                    let _ = tx.send((seen, n));
+                }
+                _ => {
+                    torn_seen.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         })
         .unwrap();
 
@@ -73,6 +85,7 @@ fn run(label: &'static str, options: WatchOptions, spread: Duration, edits: usiz
     let pick = |q: f64| lat[((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1];
     Stats {
         label,
+        torn: torn.load(Ordering::Relaxed),
         p50: pick(0.50),
         p99: pick(0.99),
         max: lat[lat.len() - 1],
@@ -117,16 +130,17 @@ fn main() {
     );
 
     println!("file write -> subscriber callback latency, {edits} edits each (ms)");
-    println!("| mode | p50 | p99 | max | mean |");
-    println!("|---|---|---|---|---|");
+    println!("| mode | p50 | p99 | max | mean | half-written reads |");
+    println!("|---|---|---|---|---|---|");
     for s in [&native, &native_fast, &poll] {
         println!(
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             s.label,
             ms(s.p50),
             ms(s.p99),
             ms(s.max),
-            ms(s.mean)
+            ms(s.mean),
+            s.torn
         );
     }
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();

@@ -38,7 +38,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use self::debounce::Debounce;
@@ -156,7 +156,8 @@ pub enum WatchError {
 /// symlink-resolved location of `P` when that differs. An event is relevant when it is on `P`,
 /// inside `P`, on an ancestor of `P` (or of its resolved location), or on a `..`-prefixed sibling
 /// (Kubernetes' `..data` and timestamped directories). Reads (open/close-without-write) are never
-/// relevant, so reloading does not trigger itself. Watches are recomputed after every signal.
+/// relevant, so reloading does not trigger itself. Watches are recomputed before a signal whose
+/// burst created, removed or renamed something (plain content writes leave them as they are).
 pub struct Watcher {
     tx: mpsc::Sender<Msg>,
     thread: Option<JoinHandle<()>>,
@@ -218,6 +219,7 @@ impl Watcher {
             targets,
             native,
             hint: BTreeSet::new(),
+            rearm: false,
             on_change,
             rx,
             poll_interval: options.poll_interval,
@@ -308,6 +310,9 @@ struct Worker {
     fingerprints: Vec<Option<u64>>,
     native: Option<Native>,
     hint: BTreeSet<PathBuf>,
+    /// Whether the burst may have changed which directories exist or where symlinks point
+    /// (anything but content and metadata writes): then watches are recomputed before signalling.
+    rearm: bool,
     on_change: Callback,
     rx: mpsc::Receiver<Msg>,
     poll_interval: Duration,
@@ -342,6 +347,7 @@ impl Worker {
                 Ok(Msg::Fs(Err(e))) => {
                     // e.g. an event queue overflow: anything may have changed
                     tracing::warn!(error = %e, "file watcher error; reloading to be safe");
+                    self.rearm = true;
                     self.debounce.event(now());
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -378,6 +384,12 @@ impl Worker {
         }
         if relevant {
             tracing::trace!(kind = ?event.kind, paths = ?event.paths, "relevant file event");
+            let content_only = matches!(
+                event.kind,
+                EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_))
+                    | EventKind::Access(_)
+            );
+            self.rearm |= rescan || !content_only;
             self.debounce.event(now());
         }
     }
@@ -395,13 +407,15 @@ impl Worker {
     }
 
     fn signal(&mut self) {
-        for t in &mut self.targets {
-            t.refresh();
-        }
-        if let Some(native) = &mut self.native
-            && let Err(e) = native.sync(&self.targets)
-        {
-            tracing::warn!(error = %e, "could not re-arm file watches");
+        if std::mem::take(&mut self.rearm) {
+            for t in &mut self.targets {
+                t.refresh();
+            }
+            if let Some(native) = &mut self.native
+                && let Err(e) = native.sync(&self.targets)
+            {
+                tracing::warn!(error = %e, "could not re-arm file watches");
+            }
         }
         let hint = ChangeHint {
             paths: std::mem::take(&mut self.hint).into_iter().collect(),

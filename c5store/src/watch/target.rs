@@ -5,8 +5,9 @@
 //! all — it swaps the `..data` symlink the file points through. So a target is watched through
 //! **directories**: the parent of the path (or its nearest existing ancestor while the parent does not
 //! exist yet), the path itself when it is a directory source, and the same two for the path's
-//! symlink-resolved location when that differs. Watches are recomputed after every burst, so a
-//! directory that is deleted and re-created is picked up again.
+//! symlink-resolved location when that differs. Watches are recomputed after every burst that
+//! created, removed or renamed something, so a directory that is deleted and re-created is picked
+//! up again.
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
