@@ -240,7 +240,8 @@ impl Scheduler {
     }
 
     fn rescan(&mut self) -> Result<(), OutboxError> {
-        for entry in self.outbox.pending_after(self.max_id)? {
+        let (outbox, after) = (&self.outbox, self.max_id);
+        for entry in blocking(|| outbox.pending_after(after))? {
             self.add(entry);
         }
         Ok(())
@@ -365,7 +366,8 @@ impl Scheduler {
                 },
             })
             .collect();
-        self.outbox.record(&outcomes, now)?;
+        let outbox = &self.outbox;
+        blocking(|| outbox.record(&outcomes, now))?;
         for (entry, attempts, decision, text) in decided {
             match decision {
                 Decision::Retry { at_ms } => {
@@ -382,6 +384,15 @@ impl Scheduler {
             }
         }
         Ok(())
+    }
+}
+
+/// Runs a database call (which may wait for an fsync) without stalling the other tasks of a
+/// multi-thread runtime: `block_in_place` hands this worker's queue to another thread meanwhile.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
