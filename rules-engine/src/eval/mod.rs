@@ -30,6 +30,9 @@ pub const LOOKBACK_DELTA_MS: i64 = 300_000;
 /// The most steps one subquery may evaluate (guards against `x[1y:1ms]`).
 pub const MAX_SUBQUERY_STEPS: i64 = 100_000;
 
+/// The most subquery steps one evaluation may take in total (nested subqueries multiply).
+pub const MAX_SUBQUERY_STEPS_TOTAL: i64 = 250_000;
+
 /// The default subquery resolution when `[range:]` gives none.
 pub const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 
@@ -112,10 +115,12 @@ pub fn eval_instant_with(
     t_ms: i64,
     opts: &EvalOptions,
 ) -> Result<Value, EvalError> {
+    let budget = std::cell::Cell::new(MAX_SUBQUERY_STEPS_TOTAL);
     Ctx {
         store,
         t: t_ms,
         opts: *opts,
+        budget: &budget,
     }
     .eval(expr)
 }
@@ -188,6 +193,8 @@ pub(crate) struct Ctx<'s> {
     pub store: &'s Store,
     pub t: i64,
     pub opts: EvalOptions,
+    /// subquery steps left for this evaluation (nested subqueries multiply)
+    pub budget: &'s std::cell::Cell<i64>,
 }
 
 impl Ctx<'_> {
@@ -352,10 +359,18 @@ impl Ctx<'_> {
         let mut order: Vec<Labels> = Vec::new();
         let mut t = start;
         while t <= end {
+            let left = self.budget.get() - 1;
+            if left < 0 {
+                return Err(EvalError::Invalid(format!(
+                    "subqueries would evaluate more than {MAX_SUBQUERY_STEPS_TOTAL} steps in one evaluation"
+                )));
+            }
+            self.budget.set(left);
             let ctx = Ctx {
                 store: self.store,
                 t,
                 opts: self.opts,
+                budget: self.budget,
             };
             match ctx.eval(&sq.expr)? {
                 Value::Vector(v) => {

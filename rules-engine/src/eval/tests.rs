@@ -476,3 +476,20 @@ fn log_rules() {
         "{} 0.5",
     );
 }
+
+#[test]
+fn range_queries_and_limits() {
+    let s = store(60, "m 1 2 3 4 5");
+    let e = parse_expr("m * 2").unwrap();
+    let got = eval_range(&e, &s, 0, 240_000, 60_000).unwrap();
+    assert_eq!(render(&got), r#"{} 2@0 4@60 6@120 8@180 10@240"#);
+    let got = eval_range(&parse_expr("time()").unwrap(), &s, 0, 120_000, 60_000).unwrap();
+    assert_eq!(render(&got), "{} 0@0 60@60 120@120");
+    assert!(eval_range(&e, &s, 0, 1_000_000_000, 1).is_err());
+    let nested = parse_expr("max_over_time(m[2d:1s])").unwrap();
+    let err = eval_instant(&nested, &s, 0).unwrap_err();
+    assert!(err.to_string().contains("at most"), "{err}");
+    let deep = parse_expr("max_over_time(max_over_time(m[2h:1s])[2h:1s])").unwrap();
+    let err = eval_instant(&deep, &s, 0).unwrap_err();
+    assert!(err.to_string().contains("more than 250000 steps"), "{err}");
+}
