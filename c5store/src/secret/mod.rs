@@ -1,6 +1,20 @@
 //! Encrypted configuration values: formats, the [`Keyring`], decryption at load, and
 //! [`Secret<T>`] for the decrypted plaintexts.
 //!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use c5store::C5Store;
+//! use c5store::secret::Keyring;
+//! // $C5_AGE_KEY, $C5_IDENTITY_FILE and $CREDENTIALS_DIRECTORY, plus one key file
+//! let mut keys = Keyring::from_env()?;
+//! keys.load_file("/etc/app/key.txt".as_ref())?;
+//! let snap = C5Store::builder().dir("config").secrets(keys).load()?;
+//! let password: &str = snap.get("db.password")?; // the plaintext, when asked for
+//! println!("{}", snap.root()); // secrets print as <redacted>
+//! # let _ = password;
+//! # Ok(()) }
+//! ```
+//!
 //! # Formats
 //!
 //! **`.c5encval` (native and C5Store-compatible).** In any YAML, TOML or JSON layer an

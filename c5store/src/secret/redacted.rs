@@ -124,10 +124,23 @@ mod tests {
     }
 
     #[test]
-    fn drop_zeroizes_the_buffer() {
-        // Zeroize on the inner value is what Drop calls; check it clears a String's bytes.
-        let mut s = Secret::new(String::from("wipe me"));
-        s.inner.zeroize();
-        assert!(s.expose_secret().is_empty());
+    fn drop_zeroizes_the_value() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        struct Probe(Arc<AtomicBool>);
+        impl Zeroize for Probe {
+            fn zeroize(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let wiped = Arc::new(AtomicBool::new(false));
+        let s = Secret::new(Probe(wiped.clone()));
+        assert!(!wiped.load(Ordering::SeqCst));
+        drop(s);
+        assert!(wiped.load(Ordering::SeqCst), "Drop must call zeroize");
+        // and for strings, zeroize clears the bytes
+        let mut text = String::from("wipe me");
+        text.zeroize();
+        assert!(text.is_empty());
     }
 }
