@@ -94,6 +94,19 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Adds `:line:col` to a decryption error raised while editing, when the format keeps positions.
+fn locate(err: anyhow::Error, doc: &dyn edit::Document, file: &Path) -> anyhow::Error {
+    match err.downcast::<c5store::secret::DecryptError>() {
+        Ok(mut e) => {
+            if let Some((line, col)) = doc.position(&e.key_path) {
+                e.location = Some(format!("{}:{line}:{col}", file.display()));
+            }
+            e.into()
+        }
+        Err(other) => other,
+    }
+}
+
 fn open_envelope(
     keyring: &Keyring,
     path: &str,
@@ -171,7 +184,8 @@ pub fn encrypt(args: &EncryptArgs) -> anyhow::Result<usize> {
         };
         count += 1;
         seal(&recipients, &args.recipients.key_name, &plaintext).map(Some)
-    })?;
+    })
+    .map_err(|e| locate(e, doc.as_ref(), &args.file))?;
     if let Some((missing, _)) = found.iter().find(|(_, f)| !**f) {
         bail!("{}: no value at `{missing}`", args.file.display());
     }
@@ -208,7 +222,8 @@ pub fn decrypt(args: &DecryptArgs) -> anyhow::Result<()> {
         };
         values.insert(path.to_owned(), plain.clone());
         Ok(Some(Replacement::Plain(plain)))
-    })?;
+    })
+    .map_err(|e| locate(e, doc.as_ref(), &args.file))?;
     let out = if args.key.is_empty() {
         doc.render()?
     } else {
@@ -262,7 +277,8 @@ pub fn rekey(args: &RekeyArgs) -> anyhow::Result<Vec<(PathBuf, usize)>> {
             };
             n += 1;
             seal(&recipients, &key_name, &plain).map(Some)
-        })?;
+        })
+        .map_err(|e| locate(e, doc.as_ref(), file))?;
         if n > 0 {
             replace_file(file, &doc.render()?)?;
         }

@@ -197,6 +197,11 @@ fn decrypt_without_identity_fails_and_writes_plaintext_only_with_o() {
     let no = c5(&["decrypt", "-i", "b.key", "c.yaml"], k.p(), &[]);
     assert_eq!(no.status.code(), Some(2));
     assert!(
+        err(&no).contains("c.yaml:4:13: `db.password`"),
+        "file:line:col of the value: {}",
+        err(&no)
+    );
+    assert!(
         err(&no).contains("db.password") && err(&no).contains("no identity"),
         "{}",
         err(&no)

@@ -78,7 +78,7 @@ impl DecryptError {
 #[non_exhaustive]
 pub enum KeyringError {
     /// The file or directory could not be read.
-    #[error("cannot read key source {}: {source}", path.display())]
+    #[error("cannot read key source {}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

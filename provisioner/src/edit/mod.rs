@@ -55,6 +55,10 @@ pub trait Document {
     fn edit(&mut self, visit: &mut Visitor<'_>) -> anyhow::Result<()>;
     /// The document text with all replacements applied.
     fn render(&self) -> anyhow::Result<String>;
+    /// 1-based `(line, column)` of the leaf at `path`, for formats that keep positions (YAML).
+    fn position(&self, _path: &str) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 /// Opens `text` as a document of the format named by `path`'s extension.

@@ -32,6 +32,8 @@ pub struct YamlDoc {
     root: Option<Node>,
     /// (start byte, end byte, replacement text)
     edits: Vec<(usize, usize, String)>,
+    /// canonical path → start char index of every leaf visited
+    starts: std::collections::HashMap<String, usize>,
 }
 
 struct Builder<'a> {
@@ -137,6 +139,7 @@ impl YamlDoc {
             offsets,
             root,
             edits: Vec::new(),
+            starts: std::collections::HashMap::new(),
         })
     }
 
@@ -233,6 +236,7 @@ impl YamlDoc {
             _ => (None, (0, 0), false),
         };
         if let Some(leaf) = leaf {
+            self.starts.insert(path.to_owned(), span.0);
             if let Some(r) = visit(path, &leaf)? {
                 let (s, e, newline) = self.range(span.0, span.1, block);
                 let mut text = render_replacement(&r);
@@ -268,6 +272,14 @@ impl Document for YamlDoc {
             r?;
         }
         Ok(())
+    }
+
+    fn position(&self, path: &str) -> Option<(usize, usize)> {
+        let start = self.byte(*self.starts.get(path)?);
+        let before = &self.src[..start];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Some((line, col))
     }
 
     fn render(&self) -> anyhow::Result<String> {
