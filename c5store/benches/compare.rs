@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, SamplingMode};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -154,7 +154,8 @@ fn main() {
 
         let mut g = c.benchmark_group(format!("load_merge/{n}"));
         if n > 1000 {
-            g.sample_size(10)
+            g.sampling_mode(SamplingMode::Flat)
+                .sample_size(10)
                 .warm_up_time(Duration::from_secs(1))
                 .measurement_time(Duration::from_secs(8));
         }
