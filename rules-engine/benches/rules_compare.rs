@@ -273,7 +273,7 @@ fn bench_logs(full: bool) {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let line = if x % 997 == 0 {
+            let line = if x.is_multiple_of(997) {
                 format!(
                     "2026-11-25T10:{:02}:{:02}Z level=error host=web-{} msg=\"upstream timeout\" code=E{} module=mod{}\n",
                     (n / 60) % 60,
@@ -304,10 +304,14 @@ fn bench_logs(full: bool) {
         .collect();
     let mut rules = String::from("groups:\n- name: logs\n  rules:\n");
     for (k, p) in patterns.iter().enumerate() {
+        let expr = format!(
+            "sum(count_over_time({{app=\"web\"}} |~ {} [5m])) > 3",
+            serde_json::to_string(p).unwrap()
+        );
         let _ = writeln!(
             rules,
-            "  - alert: L{k}\n    expr: sum(count_over_time({{app=\"web\"}} |~ {} [5m])) > 3",
-            serde_json::to_string(p).unwrap()
+            "  - alert: L{k}\n    expr: {}",
+            serde_json::to_string(&expr).unwrap()
         );
     }
     let mut engine = Engine::new(

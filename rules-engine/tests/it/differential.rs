@@ -37,7 +37,7 @@ fn sel(r: &mut Rng, id: usize, metric: &str) -> String {
 }
 
 fn range(r: &mut Rng) -> &'static str {
-    *r.pick(&["2m", "3m", "5m", "10m"])
+    ["2m", "3m", "5m", "10m"][r.below(4) as usize]
 }
 
 fn offset(r: &mut Rng) -> &'static str {
