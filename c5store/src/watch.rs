@@ -14,6 +14,18 @@
 //! exactly one signal, after its last step. [`WatchOptions::max_wait`] (default 1 s) bounds how long
 //! a continuous stream of writes can postpone it.
 //!
+//! The window is **completion-aware**: an event that says a write has finished shortens the
+//! remaining wait to the settle window ([`WatchOptions::settle`], default 5 ms) measured from that
+//! event, so a finished save reloads within a few milliseconds instead of a full window later.
+//! Completion events are a file closed after writing (Linux inotify's `IN_CLOSE_WRITE`, which
+//! every `write` + `close` produces) and a rename whose destination is a watched path (atomic saves,
+//! the Kubernetes `..data` symlink swap). Any later data write, creation or move-away in the same
+//! burst re-arms the full window; removals and metadata changes extend the burst by whichever
+//! window is in force, so delete + re-create still reloads once, after the re-created file is
+//! closed, never while it is missing. Backends without close events (FSEvents on macOS, polling)
+//! simply use the full window. A writer that keeps a file open and pauses for longer than the
+//! window still gets a reload mid-write; one that closes it gets the reload right after.
+//!
 //! # Polling
 //! [`WatchMode::Poll`] re-reads every source path each [`WatchOptions::poll_interval`] (default
 //! 500 ms) and signals when a content fingerprint changes. Use it where filesystem events are
@@ -38,10 +50,10 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
-use self::debounce::Debounce;
+use self::debounce::{Debounce, Step};
 use self::target::Target;
 
 /// How changes are detected.
@@ -71,6 +83,7 @@ pub enum Backend {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WatchOptions {
     debounce: Duration,
+    settle: Duration,
     max_wait: Duration,
     poll_interval: Duration,
     mode: WatchMode,
@@ -80,6 +93,7 @@ impl Default for WatchOptions {
     fn default() -> Self {
         Self {
             debounce: Duration::from_millis(50),
+            settle: Duration::from_millis(5),
             max_wait: Duration::from_secs(1),
             poll_interval: Duration::from_millis(500),
             mode: WatchMode::Auto,
@@ -92,6 +106,15 @@ impl WatchOptions {
     #[must_use]
     pub fn debounce(mut self, window: Duration) -> Self {
         self.debounce = window;
+        self
+    }
+
+    /// Settle window after an event that signals a finished write (close after writing, rename
+    /// into place): the signal fires once no further event arrived for this long (default 5 ms;
+    /// at most the debounce window — setting it to the window gives a plain trailing window).
+    #[must_use]
+    pub fn settle(mut self, settle: Duration) -> Self {
+        self.settle = settle;
         self
     }
 
@@ -120,6 +143,11 @@ impl WatchOptions {
     /// The configured debounce window.
     pub fn debounce_window(&self) -> Duration {
         self.debounce
+    }
+
+    /// The configured settle window after a completed write (capped at the debounce window).
+    pub fn settle_window(&self) -> Duration {
+        self.settle.min(self.debounce)
     }
 }
 
@@ -156,7 +184,8 @@ pub enum WatchError {
 /// symlink-resolved location of `P` when that differs. An event is relevant when it is on `P`,
 /// inside `P`, on an ancestor of `P` (or of its resolved location), or on a `..`-prefixed sibling
 /// (Kubernetes' `..data` and timestamped directories). Reads (open/close-without-write) are never
-/// relevant, so reloading does not trigger itself. Watches are recomputed before a signal whose
+/// relevant, so reloading does not trigger itself; a close after writing is (it ends a write, see
+/// the module docs on the settle window). Watches are recomputed before a signal whose
 /// burst created, removed or renamed something (plain content writes leave them as they are).
 pub struct Watcher {
     tx: mpsc::Sender<Msg>,
@@ -214,7 +243,7 @@ impl Watcher {
             Backend::Poll
         };
         let worker = Worker {
-            debounce: Debounce::new(options.debounce, options.max_wait),
+            debounce: Debounce::new(options.debounce, options.settle, options.max_wait),
             fingerprints: targets.iter().map(Target::fingerprint).collect(),
             targets,
             native,
@@ -348,7 +377,7 @@ impl Worker {
                     // e.g. an event queue overflow: anything may have changed
                     tracing::warn!(error = %e, "file watcher error; reloading to be safe");
                     self.rearm = true;
-                    self.debounce.event(now());
+                    self.debounce.event(now(), Step::Progress);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -390,7 +419,31 @@ impl Worker {
                     | EventKind::Access(_)
             );
             self.rearm |= rescan || !content_only;
-            self.debounce.event(now());
+            let step = if rescan {
+                Step::Progress
+            } else {
+                self.step(event)
+            };
+            self.debounce.event(now(), step);
+        }
+    }
+
+    /// What a relevant event says about the write it belongs to (see [`debounce`]).
+    fn step(&self, event: &notify::Event) -> Step {
+        let relevant =
+            |p: Option<&PathBuf>| p.is_some_and(|p| self.targets.iter().any(|t| t.is_relevant(p)));
+        match event.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => Step::Completion,
+            // renamed into place: the destination (the only path of `To`, the second of `Both`)
+            // is one we watch; a rename that only moves a watched path away is progress
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => Step::Completion,
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both))
+                if relevant(event.paths.get(1)) =>
+            {
+                Step::Completion
+            }
+            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Metadata(_)) => Step::Neutral,
+            _ => Step::Progress,
         }
     }
 
@@ -401,7 +454,7 @@ impl Worker {
             if new != *old {
                 *old = new;
                 self.hint.insert(t.path().to_path_buf());
-                self.debounce.event(now());
+                self.debounce.event(now(), Step::Progress);
             }
         }
     }

@@ -6,8 +6,14 @@
 //! syscalls that cause them, and a second signal could only come from an event of this burst
 //! delivered after the first signal fired — such an event would fire at most one debounce window
 //! after arriving. So waiting `2 × window + slack` after the first signal catches any split burst.
-//! The debounce window is 200 ms here (default is 50 ms) so that the steps of one edit stay one
-//! burst even when the 2-core CI machine is busy; the coalescing rule does not depend on its length.
+//! The debounce window is 200 ms and the settle window 50 ms here (defaults 50 ms and 5 ms) so that
+//! the steps of one edit stay one burst even when the 2-core CI machine is busy; the coalescing
+//! rules do not depend on the lengths.
+//!
+//! The completion rules (close-after-write and rename-into-place end a burst after the settle
+//! window) are checked with a 60 s debounce window: a signal that arrives within the 10 s deadline
+//! can only have come through the settle window, and a writer that has not closed its file yet must
+//! stay unsignalled for the quiet window.
 
 use std::fs;
 use std::path::Path;
@@ -17,6 +23,7 @@ use std::time::{Duration, Instant};
 use c5store::watch::{Backend, ChangeHint, WatchMode, WatchOptions, Watcher};
 
 const WINDOW: Duration = Duration::from_millis(200);
+const SETTLE: Duration = Duration::from_millis(50);
 const FIRST_DEADLINE: Duration = Duration::from_secs(10);
 
 fn quiet_window() -> Duration {
@@ -26,6 +33,16 @@ fn quiet_window() -> Duration {
 fn options() -> WatchOptions {
     WatchOptions::default()
         .debounce(WINDOW)
+        .settle(SETTLE)
+        .mode(WatchMode::Native)
+}
+
+/// Only completion events can end a burst before the 10 s deadline.
+fn completion_only() -> WatchOptions {
+    WatchOptions::default()
+        .debounce(Duration::from_secs(60))
+        .max_wait(Duration::from_secs(120))
+        .settle(SETTLE)
         .mode(WatchMode::Native)
 }
 
@@ -205,13 +222,16 @@ fn missing_parent_directories_are_picked_up_when_created() {
 
 #[test]
 fn burst_signal_trails_the_last_write() {
+    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("app.yaml");
     fs::write(&file, "n: 0\n").unwrap();
     let (_w, rx) = start(&[&file], options());
 
+    // 50 writes through a handle that stays open: no completion event, only the trailing window
+    let mut f = fs::OpenOptions::new().append(true).open(&file).unwrap();
     for n in 1..=50 {
-        fs::write(&file, format!("n: {n}\n")).unwrap();
+        f.write_all(format!("n{n}: {n}\n").as_bytes()).unwrap();
     }
     #[allow(clippy::disallowed_methods)] // the test measures real elapsed time
     let last_write = Instant::now();
@@ -223,6 +243,89 @@ fn burst_signal_trails_the_last_write() {
         last_write.elapsed()
     );
     expect_quiet(&rx, "50 quick writes");
+    // closing the handle ends the write: one more signal
+    drop(f);
+    expect_exactly_one(&rx, "closing the written file");
+
+    // 50 quick whole-file writes, each closed: the closes coalesce into one signal
+    for n in 1..=50 {
+        fs::write(&file, format!("n: {n}\n")).unwrap();
+    }
+    expect_exactly_one(&rx, "50 quick closed writes");
+}
+
+#[test]
+fn a_completed_write_signals_without_waiting_for_the_window() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.yaml");
+    fs::write(&file, "a: 1\n").unwrap();
+    let (_w, rx) = start(&[&file], completion_only());
+
+    // a half-written file (still open for writing) is not signalled...
+    let mut f = fs::File::create(&file).unwrap();
+    f.write_all(b"a: ").unwrap();
+    f.flush().unwrap();
+    expect_quiet(&rx, "a write that has not been closed");
+    // ...closing it is, long before the 60 s window
+    f.write_all(b"2\n").unwrap();
+    drop(f);
+    expect_exactly_one(&rx, "close after writing");
+    assert_eq!(fs::read_to_string(&file).unwrap(), "a: 2\n");
+
+    fs::write(&file, "a: 3\n").unwrap();
+    expect_exactly_one(&rx, "an in-place fs::write");
+
+    // atomic save: the rename into place completes it
+    let tmp = dir.path().join(".app.yaml.tmp");
+    fs::write(&tmp, "a: 4\n").unwrap();
+    fs::rename(&tmp, &file).unwrap();
+    expect_exactly_one(&rx, "write temp + rename into place");
+
+    // delete + re-create: the removal does not end the burst, the re-created file's close does
+    fs::remove_file(&file).unwrap();
+    fs::write(&file, "a: 5\n").unwrap();
+    expect_exactly_one(&rx, "delete + re-create");
+}
+
+#[test]
+fn moving_the_file_away_is_not_a_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.yaml");
+    fs::write(&file, "a: 1\n").unwrap();
+    let (_w, rx) = start(&[&file], completion_only());
+
+    // an editor's save with a backup: rename the original away, write a new file, drop the backup
+    let backup = dir.path().join("app.yaml~");
+    fs::rename(&file, &backup).unwrap();
+    expect_quiet(&rx, "renaming the file away");
+    fs::write(&file, "a: 2\n").unwrap();
+    fs::remove_file(&backup).unwrap();
+    expect_exactly_one(&rx, "writing the new file");
+}
+
+#[cfg(unix)]
+#[test]
+fn configmap_symlink_swap_completes_on_the_rename() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let v1 = root.join("..2026_11_25_10_00_00.000000001");
+    fs::create_dir(&v1).unwrap();
+    fs::write(v1.join("app.yaml"), "a: 1\n").unwrap();
+    symlink(v1.file_name().unwrap(), root.join("..data")).unwrap();
+    let file = root.join("app.yaml");
+    symlink("..data/app.yaml", &file).unwrap();
+    let (_w, rx) = start(&[&file], completion_only());
+
+    let v2 = root.join("..2026_11_25_10_05_00.000000002");
+    fs::create_dir(&v2).unwrap();
+    fs::write(v2.join("app.yaml"), "a: 2\n").unwrap();
+    symlink(v2.file_name().unwrap(), root.join("..data_tmp")).unwrap();
+    fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    // the old version's removal is cleanup: it must not re-arm the 60 s window
+    fs::remove_dir_all(&v1).unwrap();
+    expect_signal(&rx, "the ..data rename and cleanup");
 }
 
 #[test]
