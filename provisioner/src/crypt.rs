@@ -94,7 +94,7 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// Adds `:line:col` to a decryption error raised while editing, when the format keeps positions.
+/// Adds `:line:col` (where the value starts) to a decryption error raised while editing.
 fn locate(err: anyhow::Error, doc: &dyn edit::Document, file: &Path) -> anyhow::Error {
     match err.downcast::<c5store::secret::DecryptError>() {
         Ok(mut e) => {

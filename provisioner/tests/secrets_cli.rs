@@ -229,6 +229,40 @@ fn decrypt_without_identity_fails_and_writes_plaintext_only_with_o() {
 }
 
 #[test]
+fn wrong_key_errors_name_file_line_col_in_toml_and_json() {
+    let k = Keys::new();
+    // after `encrypt`, TOML keeps its layout (value at line 4, column 12) and JSON is
+    // pretty-printed (`    "password": {` puts the value at line 5, column 17)
+    for (name, text, at) in [
+        ("c.toml", TOML, "c.toml:4:12: `db.password`"),
+        ("c.json", JSON, "c.json:5:17: `db.password`"),
+    ] {
+        k.write(name, text);
+        ok(c5(
+            &["encrypt", "-r", &k.a, name, "db.password"],
+            k.p(),
+            &[],
+        ));
+        let no = c5(&["decrypt", "-i", "b.key", name], k.p(), &[]);
+        assert_eq!(no.status.code(), Some(2), "{name}: {}", err(&no));
+        assert!(err(&no).contains(at), "{name}: want {at}: {}", err(&no));
+        assert!(err(&no).contains("no identity"), "{name}: {}", err(&no));
+        let rekey = c5(&["rekey", "-i", "b.key", "-r", &k.b, name], k.p(), &[]);
+        assert_eq!(rekey.status.code(), Some(2), "{name}: {}", err(&rekey));
+        assert!(
+            err(&rekey).contains(at),
+            "{name}: want {at}: {}",
+            err(&rekey)
+        );
+        for o in [&no, &rekey] {
+            let (stdout, stderr) = (out(o), err(o));
+            assert!(!stderr.contains("hunter2") && !stdout.contains("hunter2"));
+            assert!(!stderr.contains("AGE-SECRET-KEY") && !stdout.contains("AGE-SECRET-KEY"));
+        }
+    }
+}
+
+#[test]
 fn multi_recipient_and_rekey_rotation_with_counts_per_file() {
     let k = Keys::new();
     let files: Vec<String> = (0..5).map(|i| format!("f{i}.yaml")).collect();

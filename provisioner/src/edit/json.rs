@@ -8,6 +8,8 @@ use super::{Document, Leaf, Replacement, Visitor, push_index, push_key};
 /// A JSON document being edited.
 pub struct JsonDoc {
     root: Value,
+    /// The original text, for positions in errors.
+    src: String,
 }
 
 impl JsonDoc {
@@ -15,7 +17,10 @@ impl JsonDoc {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let root = serde_json::from_str(text)
             .map_err(|e| anyhow::anyhow!("line {} column {}: {e}", e.line(), e.column()))?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            src: text.to_owned(),
+        })
     }
 }
 
@@ -83,5 +88,9 @@ impl Document for JsonDoc {
 
     fn render(&self) -> anyhow::Result<String> {
         Ok(serde_json::to_string_pretty(&self.root)? + "\n")
+    }
+
+    fn position(&self, path: &str) -> Option<(usize, usize)> {
+        super::origin_position(c5store::Format::Json, &self.src, path)
     }
 }

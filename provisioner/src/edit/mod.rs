@@ -55,10 +55,23 @@ pub trait Document {
     fn edit(&mut self, visit: &mut Visitor<'_>) -> anyhow::Result<()>;
     /// The document text with all replacements applied.
     fn render(&self) -> anyhow::Result<String>;
-    /// 1-based `(line, column)` of the leaf at `path`, for formats that keep positions (YAML).
-    fn position(&self, _path: &str) -> Option<(usize, usize)> {
-        None
-    }
+    /// 1-based `(line, column)` where the value at `path` starts in the original text.
+    fn position(&self, path: &str) -> Option<(usize, usize)>;
+}
+
+/// 1-based `(line, column)` of the node at `path` in `src`, as c5store's own reader records it
+/// (the same canonical paths: `db.password`, `servers[0].token`). Only called on the error path,
+/// so the second parse costs nothing in the common case.
+pub(crate) fn origin_position(
+    format: c5store::Format,
+    src: &str,
+    path: &str,
+) -> Option<(usize, usize)> {
+    let layer = c5store::parse(format, src, None).ok()?;
+    let origin = layer.origins.get(path)?;
+    let line = usize::try_from(origin.line).ok()?;
+    let col = usize::try_from(origin.col).ok()?;
+    (line > 0 && col > 0).then_some((line, col))
 }
 
 /// Opens `text` as a document of the format named by `path`'s extension.
@@ -190,6 +203,32 @@ mod tests {
         );
         assert_eq!(v["db"]["a"], "Q");
         assert_eq!(v["db"]["password"][".c5encval"][2], "ENC(p)");
+    }
+
+    #[test]
+    fn every_format_knows_where_a_value_starts() {
+        let cases = [
+            ("x.yaml", "db:\n  user: app\n  password: p\nhosts: [a, b]\n"),
+            (
+                "x.toml",
+                "[db]\nuser = \"app\"\npassword = \"p\"\n[x]\nhosts = [\"a\", \"b\"]\n",
+            ),
+            (
+                "x.json",
+                "{\"db\": {\"user\": \"app\",\n  \"password\": \"p\"},\n \"hosts\": [\"a\", \"b\"]}",
+            ),
+        ];
+        let want = [
+            [Some((3, 13)), Some((4, 12)), None],
+            [Some((3, 12)), None, Some((5, 15))],
+            [Some((2, 15)), Some((3, 17)), None],
+        ];
+        for ((name, src), want) in cases.iter().zip(want) {
+            let mut doc = parse(Path::new(name), src).unwrap();
+            doc.edit(&mut |_, _| Ok(None)).unwrap();
+            let got = ["db.password", "hosts[1]", "x.hosts[1]"].map(|p| doc.position(p));
+            assert_eq!(got, want, "{name}");
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ use super::{Document, Leaf, Replacement, Visitor, push_index, push_key};
 /// A TOML document being edited.
 pub struct TomlDoc {
     doc: DocumentMut,
+    /// The original text, for positions in errors.
+    src: String,
 }
 
 impl TomlDoc {
@@ -16,7 +18,10 @@ impl TomlDoc {
         let doc = text
             .parse::<DocumentMut>()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(Self { doc })
+        Ok(Self {
+            doc,
+            src: text.to_owned(),
+        })
     }
 }
 
@@ -140,5 +145,9 @@ impl Document for TomlDoc {
 
     fn render(&self) -> anyhow::Result<String> {
         Ok(self.doc.to_string())
+    }
+
+    fn position(&self, path: &str) -> Option<(usize, usize)> {
+        super::origin_position(c5store::Format::Toml, &self.src, path)
     }
 }
