@@ -157,7 +157,10 @@ mod tests {
         )
         .unwrap();
         let (mut o, mut e) = (Vec::new(), Vec::new());
-        assert_eq!(check_rules(std::slice::from_ref(&bad), &mut o, &mut e).unwrap(), 1);
+        assert_eq!(
+            check_rules(std::slice::from_ref(&bad), &mut o, &mut e).unwrap(),
+            1
+        );
         let err = String::from_utf8_lossy(&e);
         assert!(err.contains("bad.yml:6:5: unknown field `fro`"), "{err}");
         let t = dir.path().join("t.yml");
