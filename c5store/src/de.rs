@@ -106,6 +106,30 @@ impl<'de, 'p> ValueDe<'de, 'p> {
     }
 }
 
+/// Typed scalar reads of a secret: the decrypted plaintext (always text) is parsed as the
+/// requested type, so `get::<u16>` works on an encrypted port (SOPS `type:int` values included).
+/// A failed parse names the type and the path, never the plaintext. Non-secret values take the
+/// ordinary `deserialize_any` path.
+macro_rules! secret_scalars {
+    ($($method:ident => $ty:ty, $visit:ident;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+            if let Value::Secret(s) = self.value {
+                let parsed = s.expose_secret().trim().parse::<$ty>();
+                let r = match parsed {
+                    Ok(v) => visitor.$visit(v),
+                    Err(_) => Err(de::Error::custom(concat!(
+                        "a secret value does not read as ",
+                        stringify!($ty),
+                        " (plaintext not shown)"
+                    ))),
+                };
+                return r.map_err(|e: DeError| e.at(&self.trail));
+            }
+            self.deserialize_any(visitor)
+        }
+    )*};
+}
+
 impl<'de> Deserializer<'de> for ValueDe<'de, '_> {
     type Error = DeError;
 
@@ -193,8 +217,24 @@ impl<'de> Deserializer<'de> for ValueDe<'de, '_> {
         visitor.visit_unit()
     }
 
+    secret_scalars! {
+        deserialize_bool => bool, visit_bool;
+        deserialize_i8 => i8, visit_i8;
+        deserialize_i16 => i16, visit_i16;
+        deserialize_i32 => i32, visit_i32;
+        deserialize_i64 => i64, visit_i64;
+        deserialize_i128 => i128, visit_i128;
+        deserialize_u8 => u8, visit_u8;
+        deserialize_u16 => u16, visit_u16;
+        deserialize_u32 => u32, visit_u32;
+        deserialize_u64 => u64, visit_u64;
+        deserialize_u128 => u128, visit_u128;
+        deserialize_f32 => f32, visit_f32;
+        deserialize_f64 => f64, visit_f64;
+    }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
     }
 }

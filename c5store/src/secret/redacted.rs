@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
 
 /// The text every redacted secret shows in `Debug`, `Display` and serialization.
@@ -71,6 +71,15 @@ impl<T: Zeroize> fmt::Display for Secret<T> {
 impl<T: Zeroize> Serialize for Secret<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(REDACTED)
+    }
+}
+
+/// Reading a `Secret<T>` from config (`get::<Secret<String>>`, or a `Secret<u16>` field in a
+/// struct read with `get_into`) reads `T` and wraps it at once, so the plaintext only lives on in
+/// the wrapper.
+impl<'de, T: Zeroize + Deserialize<'de>> Deserialize<'de> for Secret<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Secret::new)
     }
 }
 
