@@ -529,8 +529,8 @@ pub fn load_templates(config: &Config, base: &Path) -> Result<Vec<(String, Strin
     Ok(out)
 }
 
-/// Shell-style match of `*` and `?` (no character classes).
-fn wildcard(pattern: &str, name: &str) -> bool {
+/// Shell-style match of `*` and `?` (no character classes); also globs rule and test files.
+pub fn wildcard(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
     while ni < n.len() {

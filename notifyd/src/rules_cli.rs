@@ -11,28 +11,7 @@ use rules_engine::unittest::{self, Files, Stream};
 /// Reads test and rule files from the file system; globs the last path component.
 struct FsFiles;
 
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    // iterative `*` / `?` matcher
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
+use notifyd::config::wildcard;
 
 impl Files for FsFiles {
     fn read(&self, path: &str) -> Result<String, String> {
