@@ -1,12 +1,13 @@
 //! Delivery benchmark, c5 and Alertmanager 0.25 side by side in one run: notifications per second
 //! to a loopback webhook, and enqueue → received latency (p50/p99).
 //!
-//! c5: `DispatchHandle::enqueue` (durable SQLite commit) → dispatcher → `WebhookNotifier` POST.
+//! c5: `DispatchHandle::enqueue_many_async` (resolves once the SQLite commit is done) → dispatcher
+//! → `WebhookNotifier` POST.
 //! Alertmanager: `POST /api/v2/alerts` → dispatcher (one group per alert, `group_wait: 0s`) →
 //! webhook POST. Both post to the same axum receiver. Throughput is a burst of `N` distinct
 //! groups; latency is measured one notification at a time (paced), so it is the unloaded path.
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-deliver cargo bench -p notifyd --bench delivery`
+//! Run: `cargo bench -p notifyd --bench delivery`
 //! (`C5_BENCH_N` sets the burst size, default 2000).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: prints its report, fails loudly
 #![allow(clippy::disallowed_methods)] // a bench measures with the real clock
@@ -111,11 +112,11 @@ async fn c5_run(
     // Throughput: a burst of n distinct groups.
     let names: Vec<String> = (0..n).map(|i| format!("c5-{tag}-burst-{i}")).collect();
     let start = Instant::now();
-    // Like the 100-alert API calls Alertmanager gets: 100 notifications per transaction.
+    // Like the 100-alert API calls Alertmanager gets, one after the other: 100 notifications per
+    // call, each call answered only once its notifications are committed to disk.
     for chunk in names.chunks(100) {
-        let batch: Vec<_> = chunk.iter().map(|n| notification(n)).collect();
-        let items: Vec<(&str, &notifiers::Notification)> = batch.iter().map(|n| ("t", n)).collect();
-        h.enqueue_many(&items).unwrap();
+        let items = chunk.iter().map(|n| ("t".to_owned(), notification(n)));
+        h.enqueue_many_async(items.collect()).await.unwrap();
     }
     let end = wait_for(arrivals, &names, Duration::from_secs(120)).await;
     let per_sec = n as f64 / (end - start).as_secs_f64();
@@ -124,7 +125,9 @@ async fn c5_run(
     for i in 0..paced {
         let name = format!("c5-{tag}-paced-{i}");
         let t0 = Instant::now();
-        h.enqueue("t", &notification(&name)).unwrap();
+        h.enqueue_many_async(vec![("t".to_owned(), notification(&name))])
+            .await
+            .unwrap();
         let t1 = wait_for(
             arrivals,
             std::slice::from_ref(&name),

@@ -2,11 +2,15 @@
 //! deadlines, dead-lettering and per-target rate limits.
 //!
 //! One scheduler task owns the in-memory schedule (a min-heap of next-attempt times over the pending
-//! entries) and is the only writer of delivery outcomes; each attempt runs in its own task and
-//! reports back over a channel. The outbox file is the truth: the schedule is rebuilt from it at
-//! start, so every pending entry resumes after a restart, and a periodic rescan picks up entries
-//! written by other processes. Entries are written before they are scheduled
-//! ([`DispatchHandle::enqueue`]), so nothing is ever sent that is not on disk.
+//! entries); each attempt runs in its own task and reports back over a channel. Outcomes that
+//! arrive together are handed to the outbox's writer thread as one batch without waiting for the
+//! commit: the scheduler keeps launching attempts meanwhile, and acts on an outcome (drops the
+//! entry, or schedules its retry) only once the commit is acknowledged. The outbox file is the
+//! truth: the schedule is rebuilt from it at start, so every pending entry resumes after a restart,
+//! and a periodic rescan picks up entries written by other processes (or requeued dead letters).
+//! Entries are written before they are scheduled ([`DispatchHandle::enqueue`]), so nothing is ever
+//! sent that is not on disk. Delivery records older than [`DispatchConfig::retention`] are pruned
+//! periodically.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
@@ -38,6 +42,12 @@ pub struct DispatchConfig {
     pub poll_interval: Duration,
     /// Stop once nothing is pending (for draining an outbox from the command line).
     pub stop_when_empty: bool,
+    /// How long delivery records (which make re-enqueueing a delivered key a no-op) are kept;
+    /// older ones are pruned every `prune_interval`. Default 120 h, Alertmanager's
+    /// `--data.retention`.
+    pub retention: Duration,
+    /// How often delivery records past `retention` are pruned.
+    pub prune_interval: Duration,
 }
 
 impl Default for DispatchConfig {
@@ -49,6 +59,8 @@ impl Default for DispatchConfig {
             attempt_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             stop_when_empty: false,
+            retention: Duration::from_secs(120 * 3600),
+            prune_interval: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -63,6 +75,8 @@ pub struct DispatchHandle {
 
 impl DispatchHandle {
     /// Durably stores `notification` for `target`, then schedules it for immediate delivery.
+    /// Blocks the thread until committed; async code should prefer
+    /// [`DispatchHandle::enqueue_many_async`].
     pub fn enqueue(
         &self,
         target: &str,
@@ -71,10 +85,7 @@ impl DispatchHandle {
         let outcome = self
             .outbox
             .enqueue(target, notification, clock::now_ms(), self.deadline)?;
-        if let Enqueued::New(entry) = &outcome {
-            // A stopped dispatcher finds the entry in the file when it starts again.
-            let _ = self.tx.send((**entry).clone());
-        }
+        self.schedule(std::slice::from_ref(&outcome));
         Ok(outcome)
     }
 
@@ -86,12 +97,31 @@ impl DispatchHandle {
         let outcomes = self
             .outbox
             .enqueue_many(items, clock::now_ms(), self.deadline)?;
-        for outcome in &outcomes {
+        self.schedule(&outcomes);
+        Ok(outcomes)
+    }
+
+    /// [`DispatchHandle::enqueue_many`] without blocking the thread: resolves once the
+    /// notifications are committed (and scheduled). Concurrent callers share a commit.
+    pub async fn enqueue_many_async(
+        &self,
+        items: Vec<(String, Notification)>,
+    ) -> Result<Vec<Enqueued>, OutboxError> {
+        let outcomes = self
+            .outbox
+            .enqueue_many_async(items, clock::now_ms(), self.deadline)
+            .await?;
+        self.schedule(&outcomes);
+        Ok(outcomes)
+    }
+
+    fn schedule(&self, outcomes: &[Enqueued]) {
+        for outcome in outcomes {
             if let Enqueued::New(entry) = outcome {
+                // A stopped dispatcher finds the entry in the file when it starts again.
                 let _ = self.tx.send((**entry).clone());
             }
         }
-        Ok(outcomes)
     }
 
     /// The outbox behind this handle (dead letters, log).
@@ -147,6 +177,7 @@ impl Dispatcher {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), OutboxError> {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+        let (committed_tx, mut committed_rx) = mpsc::unbounded_channel();
         let mut s = Scheduler {
             outbox: self.outbox,
             notifiers: self.notifiers,
@@ -157,18 +188,28 @@ impl Dispatcher {
             targets: HashMap::new(),
             max_id: 0,
             done_tx,
+            committed_tx,
+            unsettled: Vec::new(),
+            settling: 0,
         };
         s.rescan()?;
         let mut last_poll = clock::now_ms();
+        let prune_ms = i64::try_from(s.config.prune_interval.as_millis()).unwrap_or(i64::MAX);
+        let mut next_prune = last_poll;
         tokio::pin!(shutdown);
         let mut attempts = Vec::new();
         loop {
             let now = clock::now_ms();
-            s.launch_due(now, &mut attempts)?;
+            s.launch_due(now, &mut attempts);
             for attempt in attempts.drain(..) {
                 tokio::spawn(attempt);
             }
-            if s.config.stop_when_empty && s.entries.is_empty() {
+            s.flush_outcomes(now);
+            if now >= next_prune {
+                next_prune = now.saturating_add(prune_ms);
+                s.prune(now);
+            }
+            if s.config.stop_when_empty && s.entries.is_empty() && s.settling == 0 {
                 return Ok(());
             }
             let poll_ms = i64::try_from(s.config.poll_interval.as_millis()).unwrap_or(i64::MAX);
@@ -176,18 +217,25 @@ impl Dispatcher {
             let wake = s
                 .heap
                 .peek()
-                .map_or(next_poll, |Reverse((at, _))| (*at).min(next_poll));
+                .map_or(next_poll, |Reverse((at, _))| (*at).min(next_poll))
+                .min(next_prune);
             let sleep = Duration::from_millis(u64::try_from(wake - now).unwrap_or(0));
             tokio::select! {
                 biased;
                 () = &mut shutdown => return Ok(()),
-                Some(first) = done_rx.recv() => {
-                    // Everything that finished meanwhile is recorded in one transaction.
-                    let mut done = vec![first];
-                    while let Ok(more) = done_rx.try_recv() {
-                        done.push(more);
+                Some(first) = committed_rx.recv() => {
+                    s.settle(first)?;
+                    while let Ok(more) = committed_rx.try_recv() {
+                        s.settle(more)?;
                     }
-                    s.finish(done, clock::now_ms())?;
+                }
+                Some(first) = done_rx.recv() => {
+                    // Everything that finished meanwhile is committed in one batch.
+                    let now = clock::now_ms();
+                    s.finish(first, now);
+                    while let Ok(more) = done_rx.try_recv() {
+                        s.finish(more, now);
+                    }
                 }
                 Some(entry) = rx.recv() => {
                     s.add(entry);
@@ -210,6 +258,19 @@ impl Dispatcher {
 type AttemptOutcome = (i64, Result<Receipt, DeliveryError>);
 type Attempt = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// What to do with an entry once its outcome is committed.
+enum Settle {
+    /// Retry at this time (attempts made, last error).
+    Retry(i64, u32, String),
+    /// Delivered or dead-lettered: forget it.
+    Gone,
+    /// Dead-lettered before any attempt (no notifier for its target): forget it.
+    Unknown,
+}
+
+/// A committed (or failed) batch of outcomes.
+type Committed = (Vec<(i64, Settle)>, Result<(), OutboxError>);
+
 #[derive(Default)]
 struct TargetState {
     in_flight: usize,
@@ -227,6 +288,11 @@ struct Scheduler {
     targets: HashMap<String, TargetState>,
     max_id: i64,
     done_tx: mpsc::UnboundedSender<AttemptOutcome>,
+    committed_tx: mpsc::UnboundedSender<Committed>,
+    /// Outcomes decided but not yet handed to the writer, with what follows their commit.
+    unsettled: Vec<(Outcome, Settle)>,
+    /// Batches handed to the writer and not yet acknowledged.
+    settling: usize,
 }
 
 impl Scheduler {
@@ -248,7 +314,7 @@ impl Scheduler {
     }
 
     /// Starts every attempt that is due at `now`, within concurrency and rate limits.
-    fn launch_due(&mut self, now: i64, out: &mut Vec<Attempt>) -> Result<(), OutboxError> {
+    fn launch_due(&mut self, now: i64, out: &mut Vec<Attempt>) {
         while let Some(&Reverse((at, id))) = self.heap.peek() {
             if at > now {
                 break;
@@ -261,16 +327,15 @@ impl Scheduler {
                 continue; // a stale schedule item
             }
             let Some(notifier) = self.notifiers.get(&entry.target).cloned() else {
-                let entry = entry.clone();
                 let error = format!("no notifier is configured for target {:?}", entry.target);
-                self.outbox.dead_letter(
-                    &entry,
-                    entry.attempts,
-                    now,
-                    DeadReason::UnknownTarget,
-                    &error,
-                )?;
-                self.entries.remove(&id);
+                let outcome = Outcome::Dead {
+                    id,
+                    attempts: entry.attempts,
+                    reason: DeadReason::UnknownTarget,
+                    error,
+                };
+                // Not in the heap any more, so it is not attempted again before the commit.
+                self.unsettled.push((outcome, Settle::Unknown));
                 continue;
             };
             let limit = self.config.rate_limits.get(&entry.target).copied();
@@ -305,18 +370,101 @@ impl Scheduler {
                 let _ = done.send((id, result));
             }));
         }
-        Ok(())
     }
 
-    /// Records the outcomes of finished attempts (one transaction) and decides what follows.
-    fn finish(&mut self, done: Vec<AttemptOutcome>, now: i64) -> Result<(), OutboxError> {
-        let mut decided = Vec::with_capacity(done.len());
-        for (id, result) in done {
-            self.in_flight.remove(&id);
-            let Some(entry) = self.entries.get(&id).cloned() else {
-                continue;
-            };
-            if let Some(target) = self.targets.get_mut(&entry.target) {
+    /// Decides what follows an attempt; the decision is committed with the next batch
+    /// ([`Scheduler::flush_outcomes`]). The attempt keeps its target's concurrency slot until
+    /// then, so at most `concurrency` deliveries per target are ever unrecorded: a crash repeats
+    /// at most that many (with the same idempotency keys).
+    fn finish(&mut self, (id, result): AttemptOutcome, now: i64) {
+        self.in_flight.remove(&id);
+        let Some(entry) = self.entries.get(&id) else {
+            return;
+        };
+        let attempts = entry.attempts + 1;
+        let class = match &result {
+            Ok(_) => AttemptResult::Ok,
+            Err(e) if e.is_permanent() => AttemptResult::Permanent,
+            Err(e) => AttemptResult::Transient {
+                retry_after: e.retry_after(),
+            },
+        };
+        let seed = jitter_seed(&entry.notification.idempotency_key, attempts);
+        let decision = self
+            .config
+            .retry
+            .decide(class, attempts, seed, now, entry.deadline_ms);
+        let text = match result {
+            Ok(receipt) => receipt.detail,
+            Err(e) => error_chain(&e),
+        };
+        self.unsettled.push(match decision {
+            Decision::Delivered => (
+                Outcome::Delivered {
+                    id,
+                    attempts,
+                    detail: text,
+                },
+                Settle::Gone,
+            ),
+            Decision::Retry { at_ms } => (
+                Outcome::Retry {
+                    id,
+                    attempts,
+                    at_ms,
+                    error: text.clone(),
+                },
+                Settle::Retry(at_ms, attempts, text),
+            ),
+            Decision::DeadLetter(reason) => (
+                Outcome::Dead {
+                    id,
+                    attempts,
+                    reason,
+                    error: text,
+                },
+                Settle::Gone,
+            ),
+        });
+    }
+
+    /// Hands the decided outcomes to the outbox writer as one batch, without waiting; the
+    /// acknowledgement comes back through `committed_tx`.
+    fn flush_outcomes(&mut self, now: i64) {
+        if self.unsettled.is_empty() {
+            return;
+        }
+        let (outcomes, settles): (Vec<Outcome>, Vec<(i64, Settle)>) = self
+            .unsettled
+            .drain(..)
+            .map(|(o, settle)| {
+                let id = match &o {
+                    Outcome::Delivered { id, .. }
+                    | Outcome::Retry { id, .. }
+                    | Outcome::Dead { id, .. } => *id,
+                };
+                (o, (id, settle))
+            })
+            .unzip();
+        self.settling += 1;
+        let commit = self.outbox.record_async(outcomes, now);
+        let committed = self.committed_tx.clone();
+        tokio::spawn(async move {
+            let _ = committed.send((settles, commit.await));
+        });
+    }
+
+    /// Acts on a committed batch: frees the attempts' slots, drops finished entries, schedules
+    /// retries.
+    fn settle(&mut self, (settles, result): Committed) -> Result<(), OutboxError> {
+        self.settling = self.settling.saturating_sub(1);
+        result?;
+        let now = clock::now_ms();
+        for (id, settle) in settles {
+            if let Some(entry) = self.entries.get(&id)
+                && let Some(target) = self.targets.get_mut(&entry.target)
+                && !matches!(settle, Settle::Unknown)
+            {
                 target.in_flight = target.in_flight.saturating_sub(1);
                 if let Some(next) = target.waiting.pop_front()
                     && let Some(waiting) = self.entries.get_mut(&next)
@@ -325,65 +473,33 @@ impl Scheduler {
                     self.heap.push(Reverse((waiting.next_attempt_ms, next)));
                 }
             }
-            let attempts = entry.attempts + 1;
-            let class = match &result {
-                Ok(_) => AttemptResult::Ok,
-                Err(e) if e.is_permanent() => AttemptResult::Permanent,
-                Err(e) => AttemptResult::Transient {
-                    retry_after: e.retry_after(),
-                },
-            };
-            let seed = jitter_seed(&entry.notification.idempotency_key, attempts);
-            let decision = self
-                .config
-                .retry
-                .decide(class, attempts, seed, now, entry.deadline_ms);
-            let text = match result {
-                Ok(receipt) => receipt.detail,
-                Err(e) => error_chain(&e),
-            };
-            decided.push((entry, attempts, decision, text));
-        }
-        let outcomes: Vec<Outcome<'_>> = decided
-            .iter()
-            .map(|(entry, attempts, decision, text)| match *decision {
-                Decision::Delivered => Outcome::Delivered {
-                    entry,
-                    attempts: *attempts,
-                    detail: text,
-                },
-                Decision::Retry { at_ms } => Outcome::Retry {
-                    id: entry.id,
-                    attempts: *attempts,
-                    at_ms,
-                    error: text,
-                },
-                Decision::DeadLetter(reason) => Outcome::Dead {
-                    entry,
-                    attempts: *attempts,
-                    reason,
-                    error: text,
-                },
-            })
-            .collect();
-        let outbox = &self.outbox;
-        blocking(|| outbox.record(&outcomes, now))?;
-        for (entry, attempts, decision, text) in decided {
-            match decision {
-                Decision::Retry { at_ms } => {
-                    if let Some(e) = self.entries.get_mut(&entry.id) {
+            match settle {
+                Settle::Retry(at_ms, attempts, error) => {
+                    if let Some(e) = self.entries.get_mut(&id) {
                         e.attempts = attempts;
                         e.next_attempt_ms = at_ms;
-                        e.last_error = Some(text);
+                        e.last_error = Some(error);
                     }
-                    self.heap.push(Reverse((at_ms, entry.id)));
+                    self.heap.push(Reverse((at_ms, id)));
                 }
-                Decision::Delivered | Decision::DeadLetter(_) => {
-                    self.entries.remove(&entry.id);
+                Settle::Gone | Settle::Unknown => {
+                    self.entries.remove(&id);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Prunes delivery records past the retention, in the background (errors are retried at the
+    /// next prune: they cost nothing but disk space).
+    fn prune(&self, now: i64) {
+        let retention = i64::try_from(self.config.retention.as_millis()).unwrap_or(i64::MAX);
+        let prune = self
+            .outbox
+            .prune_delivered_async(now.saturating_sub(retention));
+        tokio::spawn(async move {
+            let _ = prune.await;
+        });
     }
 }
 

@@ -167,3 +167,39 @@ async fn rate_limit_spaces_deliveries() {
     );
     join.abort();
 }
+
+#[tokio::test]
+async fn delivery_records_past_the_retention_are_pruned() {
+    let mut config = fast();
+    config.retention = Duration::from_millis(50);
+    config.prune_interval = Duration::from_millis(20);
+    let (_dir, outbox, rec, d) = setup(config);
+    let (h, join) = d.start(std::future::pending());
+    h.enqueue("t", &notification("A", &["f"], "k1")).unwrap();
+    until("delivered", || rec.delivered().len() == 1).await;
+    until("recorded", || outbox.was_delivered("t", "k1").unwrap()).await;
+    until("pruned", || !outbox.was_delivered("t", "k1").unwrap()).await;
+    // The group's log stays (the next notification of the group gets the next sequence), and
+    // says when the delivery was recorded: the record was kept for the retention at least.
+    let log = outbox
+        .log_entry("t", "{}:{alertname=\"A\"}")
+        .unwrap()
+        .unwrap();
+    assert_eq!(log.sequence, 1);
+    let kept = clock::now_ms() - log.delivered_ms.unwrap();
+    assert!(kept >= 50, "pruned after {kept} ms");
+    join.abort();
+}
+
+#[tokio::test]
+async fn default_retention_keeps_delivery_records() {
+    assert_eq!(
+        DispatchConfig::default().retention,
+        Duration::from_secs(120 * 3600)
+    );
+    assert_eq!(
+        DispatchConfig::default().retry.deadline,
+        Duration::from_secs(24 * 3600),
+        "retry deadline default 24 h"
+    );
+}

@@ -44,6 +44,21 @@ enum OutboxCommand {
         #[arg(long)]
         db: std::path::PathBuf,
     },
+    /// Move dead letters back into the outbox to be delivered again (by ID, or --all).
+    Requeue {
+        /// The outbox database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+        /// Requeue every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// Retry deadline of the requeued entries, such as 24h.
+        #[arg(long, default_value = "24h")]
+        deadline: String,
+        /// Dead-letter ids, as `dead-letters` prints them after `#`.
+        #[arg(required_unless_present = "all")]
+        ids: Vec<i64>,
+    },
     /// Deliver the pending entries of an outbox to webhooks, then exit (or keep going: --follow).
     Drain {
         /// The outbox database file.
@@ -261,6 +276,25 @@ fn outbox_command(cmd: OutboxCommand) -> ExitCode {
                 let _ = std::io::stdout().lock().write_all(text.as_bytes());
             })
             .map_err(anyhow::Error::from),
+        OutboxCommand::Requeue {
+            db,
+            all,
+            deadline,
+            ids,
+        } => notifyd::decode::parse_duration(&deadline)
+            .map_err(|e| anyhow::anyhow!("--deadline {deadline:?}: {e}"))
+            .and_then(|deadline| {
+                let which = if all {
+                    notifyd::outbox::cli::RequeueWhich::All
+                } else {
+                    notifyd::outbox::cli::RequeueWhich::Ids(ids)
+                };
+                notifyd::outbox::cli::requeue_text(&db, which, notifyd::clock::now_ms(), deadline)
+                    .map_err(anyhow::Error::from)
+            })
+            .map(|text| {
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            }),
         OutboxCommand::Drain {
             db,
             webhooks,

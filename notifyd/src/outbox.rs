@@ -10,18 +10,27 @@
 //! - `notification_log`: per `(target, group_key)` the last notification enqueued (alert set,
 //!   sequence) and when one was last delivered — Alertmanager's nflog, in the same store.
 //!
+//! Writes go through one writer thread (`outbox/writer.rs`) that owns the write connection and
+//! group-commits everything queued to it — enqueues and delivery outcomes alike — in one
+//! transaction per batch (WAL mode, so one sync per batch). A write is answered only after its
+//! batch committed: an acknowledged enqueue is on disk. Blocking methods (`enqueue`, `record`, ...)
+//! wait on the calling thread; the `*_async` ones let a task wait without holding a thread. Reads
+//! use a separate connection and never wait for a commit in progress.
+//!
 //! Timestamps are unix milliseconds passed in by the caller (see [`crate::clock`]).
 
 pub mod cli;
 pub mod policy;
 mod query;
+mod writer;
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use notifiers::{AlertStatus, Notification};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
 pub use policy::DeadReason;
 
@@ -48,6 +57,20 @@ pub enum OutboxError {
         /// The JSON error.
         #[source]
         source: serde_json::Error,
+    },
+    /// The transaction this write was batched into failed to commit: nothing of it was stored.
+    #[error("outbox database {path}: commit failed: {message}")]
+    Commit {
+        /// The database file.
+        path: String,
+        /// SQLite's message.
+        message: String,
+    },
+    /// The writer thread has stopped (the outbox is being dropped, or the thread died).
+    #[error("outbox database {path}: the writer thread has stopped")]
+    Closed {
+        /// The database file.
+        path: String,
     },
 }
 
@@ -134,17 +157,17 @@ pub enum Enqueued {
     Duplicate,
 }
 
-/// The fate of one attempt, for [`Outbox::record`].
-#[derive(Clone, Copy, Debug)]
-pub enum Outcome<'a> {
+/// The fate of one attempt, for [`Outbox::record`]. Entries are named by outbox row id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
     /// Delivered: the entry leaves the outbox and is logged.
     Delivered {
-        /// The entry.
-        entry: &'a Entry,
+        /// Row id.
+        id: i64,
         /// Attempts made, this one included.
         attempts: u32,
         /// Transport detail (status line).
-        detail: &'a str,
+        detail: String,
     },
     /// Failed; retry at `at_ms`.
     Retry {
@@ -155,24 +178,28 @@ pub enum Outcome<'a> {
         /// Next attempt time.
         at_ms: i64,
         /// The failure.
-        error: &'a str,
+        error: String,
     },
     /// Given up: the entry moves to the dead letters.
     Dead {
-        /// The entry.
-        entry: &'a Entry,
+        /// Row id.
+        id: i64,
         /// Attempts made.
         attempts: u32,
         /// Why.
         reason: DeadReason,
         /// The last failure.
-        error: &'a str,
+        error: String,
     },
 }
 
-/// The outbox store. Cheap operations; share it as `Arc<Outbox>`.
+/// The outbox store; share it as `Arc<Outbox>`. Writes go to one writer thread that commits
+/// whatever is queued in one transaction (see the module docs); reads use a connection of their
+/// own.
 pub struct Outbox {
-    conn: Mutex<Connection>,
+    writer: Option<std::sync::mpsc::Sender<writer::Op>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    reader: Mutex<Connection>,
     path: String,
 }
 
@@ -228,16 +255,13 @@ CREATE TABLE IF NOT EXISTS notification_log (
 ) WITHOUT ROWID;
 ";
 
-const ENTRY_COLUMNS: &str =
-    "id, target, notification, created_ms, attempts, next_attempt_ms, deadline_ms, last_error";
-
 impl Outbox {
     /// Opens (creating if needed) the outbox at `path` with [`Durability::Full`].
     pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
         Self::open_with(path, Durability::Full)
     }
 
-    /// Opens (creating if needed) the outbox at `path`.
+    /// Opens (creating if needed) the outbox at `path` and starts its writer thread.
     pub fn open_with(path: &Path, durability: Durability) -> Result<Outbox, OutboxError> {
         let display = path.display().to_string();
         let err = |source| OutboxError::Sqlite {
@@ -254,14 +278,31 @@ impl Outbox {
         };
         conn.pragma_update(None, "synchronous", sync).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        let reader = Connection::open(path).map_err(err)?;
+        reader.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        reader
+            .pragma_update(None, "query_only", true)
+            .map_err(err)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread_path = display.clone();
+        let thread = std::thread::Builder::new()
+            .name("outbox-writer".into())
+            .spawn(move || writer::run(conn, rx, thread_path))
+            .map_err(|e| OutboxError::Commit {
+                path: display.clone(),
+                message: format!("cannot start the writer thread: {e}"),
+            })?;
         Ok(Outbox {
-            conn: Mutex::new(conn),
+            writer: Some(tx),
+            thread: Some(thread),
+            reader: Mutex::new(reader),
             path: display,
         })
     }
 
+    /// The read connection (reads never wait for the writer: WAL).
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn sql(&self, source: rusqlite::Error) -> OutboxError {
@@ -271,10 +312,51 @@ impl Outbox {
         }
     }
 
+    fn closed(&self) -> OutboxError {
+        OutboxError::Closed {
+            path: self.path.clone(),
+        }
+    }
+
+    /// Queues `make(reply)` to the writer and blocks this thread until its batch committed.
+    fn write_blocking<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(writer::Reply<T>) -> writer::Op,
+    ) -> Result<T, OutboxError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.submit(make(Box::new(move |r| {
+            let _ = tx.send(r);
+        })))?;
+        rx.recv().map_err(|_| self.closed())?
+    }
+
+    /// Queues `make(reply)` to the writer at once; the future resolves when its batch committed.
+    fn write_async<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(writer::Reply<T>) -> writer::Op,
+    ) -> impl Future<Output = Result<T, OutboxError>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let submitted = self.submit(make(Box::new(move |r| {
+            let _ = tx.send(r);
+        })));
+        let closed = self.closed();
+        async move {
+            submitted?;
+            rx.await.map_err(|_| closed)?
+        }
+    }
+
+    fn submit(&self, op: writer::Op) -> Result<(), OutboxError> {
+        self.writer
+            .as_ref()
+            .and_then(|w| w.send(op).ok())
+            .ok_or_else(|| self.closed())
+    }
+
     /// Durably stores `notification` for `target` before any delivery attempt. The retry deadline
     /// is `now_ms + deadline`. An empty idempotency key is filled in from the group key, the alert
     /// set and the group's sequence number in the log. Enqueueing a key that is pending or was
-    /// delivered is a no-op ([`Enqueued::Duplicate`]).
+    /// delivered is a no-op ([`Enqueued::Duplicate`]). Blocks until committed.
     pub fn enqueue(
         &self,
         target: &str,
@@ -286,162 +368,38 @@ impl Outbox {
         Ok(out.pop().unwrap_or(Enqueued::Duplicate))
     }
 
-    /// [`Outbox::enqueue`] for many notifications in one transaction (one disk sync).
+    /// [`Outbox::enqueue`] for many notifications, committed together. Blocks until committed.
     pub fn enqueue_many(
         &self,
         items: &[(&str, &Notification)],
         now_ms: i64,
         deadline: Duration,
     ) -> Result<Vec<Enqueued>, OutboxError> {
-        let deadline_ms =
-            now_ms.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX));
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(|e| self.sql(e))?;
-        let mut out = Vec::with_capacity(items.len());
-        for (target, notification) in items {
-            out.push(self.enqueue_in(&tx, target, notification, now_ms, deadline_ms)?);
-        }
-        tx.commit().map_err(|e| self.sql(e))?;
-        Ok(out)
-    }
-
-    fn enqueue_in(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        target: &str,
-        notification: &Notification,
-        now_ms: i64,
-        deadline_ms: i64,
-    ) -> Result<Enqueued, OutboxError> {
-        let previous: Option<i64> = tx
-            .prepare_cached(
-                "SELECT sequence FROM notification_log WHERE target = ?1 AND group_key = ?2",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![target, notification.group_key], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(|e| self.sql(e))?;
-        let sequence = previous.unwrap_or(0) + 1;
-        let (firing, resolved) = fingerprints(notification);
-        let mut n = notification.clone();
-        if n.idempotency_key.is_empty() {
-            n.idempotency_key =
-                idempotency_key(&n.group_key, &firing, &resolved, sequence.unsigned_abs());
-        }
-        let seen: bool = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)
-                 OR EXISTS (SELECT 1 FROM outbox WHERE target = ?1 AND idempotency_key = ?2)",
-            )
-            .and_then(|mut st| st.query_row(params![target, n.idempotency_key], |r| r.get(0)))
-            .map_err(|e| self.sql(e))?;
-        if seen {
-            return Ok(Enqueued::Duplicate);
-        }
-        let json = serde_json::to_string(&n).map_err(|source| OutboxError::Corrupt {
-            path: self.path.clone(),
-            id: 0,
-            source,
-        })?;
-        tx.prepare_cached(
-            "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
-                                 next_attempt_ms, deadline_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                target,
-                n.idempotency_key,
-                n.group_key,
-                json,
-                now_ms,
-                deadline_ms
-            ])
-        })
-        .map_err(|e| self.sql(e))?;
-        let id = tx.last_insert_rowid();
-        tx.prepare_cached(
-            "INSERT INTO notification_log (target, group_key, sequence, idempotency_key, firing,
-                                           resolved, enqueued_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (target, group_key) DO UPDATE SET sequence = excluded.sequence,
-                 idempotency_key = excluded.idempotency_key, firing = excluded.firing,
-                 resolved = excluded.resolved, enqueued_ms = excluded.enqueued_ms",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                target,
-                n.group_key,
-                sequence,
-                n.idempotency_key,
-                firing.join(","),
-                resolved.join(","),
-                now_ms
-            ])
-        })
-        .map_err(|e| self.sql(e))?;
-        Ok(Enqueued::New(Box::new(Entry {
-            id,
-            target: target.to_owned(),
-            notification: n,
-            created_ms: now_ms,
-            attempts: 0,
-            next_attempt_ms: now_ms,
+        let items = owned(items);
+        let deadline_ms = deadline_ms(now_ms, deadline);
+        self.write_blocking(move |reply| writer::Op::Enqueue {
+            items,
+            now_ms,
             deadline_ms,
-            last_error: None,
-        })))
+            reply,
+        })
     }
 
-    /// Every pending entry with an id greater than `after_id`, oldest first (0 = all).
-    pub fn pending_after(&self, after_id: i64) -> Result<Vec<Entry>, OutboxError> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM outbox WHERE id > ?1 ORDER BY id"
-            ))
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map(params![after_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, u32>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })
-            .map_err(|e| self.sql(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, target, json, created_ms, attempts, next_attempt_ms, deadline_ms, last_error) =
-                row.map_err(|e| self.sql(e))?;
-            let notification =
-                serde_json::from_str(&json).map_err(|source| OutboxError::Corrupt {
-                    path: self.path.clone(),
-                    id,
-                    source,
-                })?;
-            out.push(Entry {
-                id,
-                target,
-                notification,
-                created_ms,
-                attempts,
-                next_attempt_ms,
-                deadline_ms,
-                last_error,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Every pending entry, oldest first.
-    pub fn pending(&self) -> Result<Vec<Entry>, OutboxError> {
-        self.pending_after(0)
+    /// [`Outbox::enqueue_many`] without blocking the thread: queued to the writer when called,
+    /// the future resolves once committed. Concurrent callers share one transaction and one sync.
+    pub fn enqueue_many_async(
+        &self,
+        items: Vec<(String, Notification)>,
+        now_ms: i64,
+        deadline: Duration,
+    ) -> impl Future<Output = Result<Vec<Enqueued>, OutboxError>> + Send + 'static {
+        let deadline_ms = deadline_ms(now_ms, deadline);
+        self.write_async(move |reply| writer::Op::Enqueue {
+            items,
+            now_ms,
+            deadline_ms,
+            reply,
+        })
     }
 
     /// Records a successful delivery: removes the entry and logs it, in one transaction.
@@ -452,14 +410,12 @@ impl Outbox {
         now_ms: i64,
         detail: &str,
     ) -> Result<(), OutboxError> {
-        self.record(
-            &[Outcome::Delivered {
-                entry,
-                attempts,
-                detail,
-            }],
-            now_ms,
-        )
+        let outcome = Outcome::Delivered {
+            id: entry.id,
+            attempts,
+            detail: detail.to_owned(),
+        };
+        self.record(vec![outcome], now_ms)
     }
 
     /// Records a failed attempt to be retried at `next_attempt_ms`.
@@ -474,9 +430,9 @@ impl Outbox {
             id,
             attempts,
             at_ms: next_attempt_ms,
-            error,
+            error: error.to_owned(),
         };
-        self.record(&[outcome], next_attempt_ms)
+        self.record(vec![outcome], next_attempt_ms)
     }
 
     /// Moves an entry to the dead-letter table, in one transaction.
@@ -489,75 +445,91 @@ impl Outbox {
         error: &str,
     ) -> Result<(), OutboxError> {
         let outcome = Outcome::Dead {
-            entry,
+            id: entry.id,
             attempts,
             reason,
-            error,
+            error: error.to_owned(),
         };
-        self.record(&[outcome], now_ms)
+        self.record(vec![outcome], now_ms)
     }
 
-    /// Records the outcomes of several attempts at `now_ms` in one transaction (one disk sync).
-    pub fn record(&self, outcomes: &[Outcome<'_>], now_ms: i64) -> Result<(), OutboxError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(|e| self.sql(e))?;
-        let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| {
-            tx.prepare_cached(sql)
-                .and_then(|mut st| st.execute(p))
-                .map_err(|e| self.sql(e))
-        };
-        for outcome in outcomes {
-            match *outcome {
-                Outcome::Delivered {
-                    entry,
-                    attempts,
-                    detail,
-                } => {
-                    let n = &entry.notification;
-                    run("DELETE FROM outbox WHERE id = ?1", params![entry.id])?;
-                    run(
-                        "INSERT OR REPLACE INTO delivered
-                             (target, idempotency_key, delivered_ms, attempts, detail)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![entry.target, n.idempotency_key, now_ms, attempts, detail],
-                    )?;
-                    run(
-                        "UPDATE notification_log SET delivered_ms = ?3
-                         WHERE target = ?1 AND group_key = ?2",
-                        params![entry.target, n.group_key, now_ms],
-                    )?;
-                }
-                Outcome::Retry {
-                    id,
-                    attempts,
-                    at_ms,
-                    error,
-                } => {
-                    run(
-                        "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4
-                         WHERE id = ?1",
-                        params![id, attempts, at_ms, error],
-                    )?;
-                }
-                Outcome::Dead {
-                    entry,
-                    attempts,
-                    reason,
-                    error,
-                } => {
-                    run(
-                        "INSERT INTO dead_letters (target, idempotency_key, notification,
-                             created_ms, failed_ms, attempts, reason, error)
-                         SELECT target, idempotency_key, notification, created_ms, ?2, ?3, ?4, ?5
-                         FROM outbox WHERE id = ?1",
-                        params![entry.id, now_ms, attempts, reason.as_str(), error],
-                    )?;
-                    run("DELETE FROM outbox WHERE id = ?1", params![entry.id])?;
-                }
-            }
-        }
-        tx.commit().map_err(|e| self.sql(e))
+    /// Records the outcomes of several attempts at `now_ms`, committed together. Blocks until
+    /// committed.
+    pub fn record(&self, outcomes: Vec<Outcome>, now_ms: i64) -> Result<(), OutboxError> {
+        self.write_blocking(move |reply| writer::Op::Record {
+            outcomes,
+            now_ms,
+            reply,
+        })
     }
+
+    /// [`Outbox::record`] without blocking the thread: queued when called, resolves once
+    /// committed.
+    pub fn record_async(
+        &self,
+        outcomes: Vec<Outcome>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), OutboxError>> + Send + 'static {
+        self.write_async(move |reply| writer::Op::Record {
+            outcomes,
+            now_ms,
+            reply,
+        })
+    }
+
+    /// Moves dead letters back into the outbox as fresh pending entries (no attempts yet, due at
+    /// `now_ms`, retried until `now_ms + deadline`): the ones with these dead-letter `ids`, or
+    /// all of them with `None`. Returns the new outbox ids. A running dispatcher picks them up at
+    /// its next rescan. A key that is pending again already is skipped.
+    pub fn requeue(
+        &self,
+        ids: Option<Vec<i64>>,
+        now_ms: i64,
+        deadline: Duration,
+    ) -> Result<Vec<i64>, OutboxError> {
+        let deadline_ms = deadline_ms(now_ms, deadline);
+        self.write_blocking(move |reply| writer::Op::Requeue {
+            ids,
+            now_ms,
+            deadline_ms,
+            reply,
+        })
+    }
+
+    /// Forgets delivery records older than `before_ms` (the log of groups stays). Returns how
+    /// many were removed.
+    pub fn prune_delivered(&self, before_ms: i64) -> Result<usize, OutboxError> {
+        self.write_blocking(move |reply| writer::Op::Prune { before_ms, reply })
+    }
+
+    /// [`Outbox::prune_delivered`] without blocking the thread (queued when called).
+    pub fn prune_delivered_async(
+        &self,
+        before_ms: i64,
+    ) -> impl Future<Output = Result<usize, OutboxError>> + Send + 'static {
+        self.write_async(move |reply| writer::Op::Prune { before_ms, reply })
+    }
+}
+
+impl Drop for Outbox {
+    /// Lets the writer finish what is queued, then waits for it to close its connection.
+    fn drop(&mut self) {
+        self.writer = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn owned(items: &[(&str, &Notification)]) -> Vec<(String, Notification)> {
+    items
+        .iter()
+        .map(|(t, n)| ((*t).to_owned(), (*n).clone()))
+        .collect()
+}
+
+fn deadline_ms(now_ms: i64, deadline: Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Sorted fingerprints of the firing and of the resolved alerts.

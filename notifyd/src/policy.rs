@@ -73,8 +73,15 @@ impl Policy {
         &self.route
     }
 
-    /// Routes and groups one alert (new, refreshed or resolved).
-    pub fn ingest(&mut self, alert: AlertIn, now: Millis) {
+    /// Routes and groups one alert (new, refreshed or resolved). An alert without an end time
+    /// gets `now + global.resolve_timeout`, as in Alertmanager: unless it is refreshed (ingested
+    /// again) before then, it resolves by itself.
+    pub fn ingest(&mut self, mut alert: AlertIn, now: Millis) {
+        if alert.ends_at.is_none() {
+            let timeout =
+                i64::try_from(self.config.global.resolve_timeout.as_millis()).unwrap_or(i64::MAX);
+            alert.ends_at = Some(now.saturating_add(timeout));
+        }
         self.inhibitor.observe(&alert);
         let matched: Vec<Route> = self
             .route

@@ -239,3 +239,36 @@ fn receivers_map_onto_notifier_configs() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn alerts_without_an_end_resolve_after_the_resolve_timeout_unless_refreshed() {
+    let config = r#"
+global: {resolve_timeout: 2m}
+route: {receiver: hook, group_by: [alertname], group_wait: 10s, group_interval: 1m}
+receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:9/a'}]}]
+"#;
+    let mut p = Policy::new(parse_str(config, "t.yml").unwrap().config, "http://c5");
+    p.ingest(alert("alertname=Disk instance=a", None), T0);
+    p.ingest(alert("alertname=Disk instance=b", None), T0);
+    assert_eq!(summary(&p.tick(T0 + 10 * S)), ["hook/webhook/0:  (2)"]);
+    // `a` is refreshed (the source still reports it), `b` is not.
+    p.ingest(alert("alertname=Disk instance=a", None), T0 + 60 * S);
+    assert!(p.tick(T0 + 70 * S).is_empty(), "nothing changed yet");
+    let out = p.tick(T0 + 130 * S);
+    assert_eq!(out.len(), 1, "b timed out at T0+120s: {out:?}");
+    let alerts = &out[0].notification.alerts;
+    let b = alerts.iter().find(|a| a.labels["instance"] == "b").unwrap();
+    assert_eq!(b.status, notifiers::AlertStatus::Resolved);
+    assert_eq!(b.ends_at, "2024-03-04T09:32:00Z", "T0 + resolve_timeout");
+    let a = alerts.iter().find(|a| a.labels["instance"] == "a").unwrap();
+    assert_eq!(
+        a.status,
+        notifiers::AlertStatus::Firing,
+        "refreshed: still firing"
+    );
+    // Without a refresh `a` times out too, two minutes after its last refresh.
+    assert!(p.tick(T0 + 170 * S).is_empty());
+    let out = p.tick(T0 + 190 * S);
+    assert_eq!(out[0].notification.status, notifiers::AlertStatus::Resolved);
+    assert_eq!(p.group_count(), 0);
+}

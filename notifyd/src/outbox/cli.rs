@@ -1,4 +1,5 @@
-//! Command-line views of an outbox file: list dead letters, drain pending entries to webhooks.
+//! Command-line views of an outbox file: list dead letters, requeue them, drain pending entries to
+//! webhooks.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -34,6 +35,49 @@ pub fn dead_letters_text(db: &Path) -> Result<String, OutboxError> {
             d.error
         );
     }
+    Ok(out)
+}
+
+/// Which dead letters `notifyd outbox requeue` moves back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequeueWhich {
+    /// These dead-letter ids (as `dead-letters` prints them after `#`).
+    Ids(Vec<i64>),
+    /// Every dead letter.
+    All,
+}
+
+/// Moves dead letters of the outbox at `db` back into the outbox as fresh pending entries, due at
+/// `now_ms` and retried for `deadline`; says what was done. A running dispatcher (or the next
+/// `drain`) delivers them. Ids that are not dead letters are reported, not an error.
+pub fn requeue_text(
+    db: &Path,
+    which: RequeueWhich,
+    now_ms: i64,
+    deadline: Duration,
+) -> Result<String, OutboxError> {
+    let outbox = Outbox::open(db)?;
+    let dead: Vec<i64> = outbox.dead_letters()?.iter().map(|d| d.id).collect();
+    let (ids, missing) = match which {
+        RequeueWhich::All => (dead, Vec::new()),
+        RequeueWhich::Ids(ids) => ids.into_iter().partition(|id| dead.contains(id)),
+    };
+    let count = ids.len();
+    let requeued = outbox.requeue(Some(ids), now_ms, deadline)?;
+    let mut out = String::new();
+    for id in missing {
+        let _ = writeln!(out, "#{id}: no such dead letter");
+    }
+    let _ = writeln!(
+        out,
+        "requeued {} of {count} dead letter(s){}",
+        requeued.len(),
+        if requeued.len() < count {
+            " (the others are pending already)"
+        } else {
+            ""
+        }
+    );
     Ok(out)
 }
 

@@ -1,10 +1,65 @@
-//! Read-side queries of the outbox: dead letters, the notification log, delivery records.
+//! Read-side queries of the outbox (on the read connection): pending entries, dead letters, the
+//! notification log, delivery records.
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{DeadLetter, LogEntry, Outbox, OutboxError};
+use super::{DeadLetter, Entry, LogEntry, Outbox, OutboxError};
+
+const ENTRY_COLUMNS: &str =
+    "id, target, notification, created_ms, attempts, next_attempt_ms, deadline_ms, last_error";
 
 impl Outbox {
+    /// Every pending entry with an id greater than `after_id`, oldest first (0 = all).
+    pub fn pending_after(&self, after_id: i64) -> Result<Vec<Entry>, OutboxError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM outbox WHERE id > ?1 ORDER BY id"
+            ))
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![after_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, u32>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, target, json, created_ms, attempts, next_attempt_ms, deadline_ms, last_error) =
+                row.map_err(|e| self.sql(e))?;
+            let notification =
+                serde_json::from_str(&json).map_err(|source| OutboxError::Corrupt {
+                    path: self.path.clone(),
+                    id,
+                    source,
+                })?;
+            out.push(Entry {
+                id,
+                target,
+                notification,
+                created_ms,
+                attempts,
+                next_attempt_ms,
+                deadline_ms,
+                last_error,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every pending entry, oldest first.
+    pub fn pending(&self) -> Result<Vec<Entry>, OutboxError> {
+        self.pending_after(0)
+    }
+
     /// Every dead letter, oldest first.
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, OutboxError> {
         let conn = self.lock();
@@ -93,16 +148,6 @@ impl Outbox {
                 "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)",
                 params![target, key],
                 |r| r.get(0),
-            )
-            .map_err(|e| self.sql(e))
-    }
-
-    /// Forgets delivery records older than `before_ms` (the log of groups stays).
-    pub fn prune_delivered(&self, before_ms: i64) -> Result<usize, OutboxError> {
-        self.lock()
-            .execute(
-                "DELETE FROM delivered WHERE delivered_ms < ?1",
-                params![before_ms],
             )
             .map_err(|e| self.sql(e))
     }

@@ -157,3 +157,137 @@ fn unopenable_path_is_a_clear_error() {
     let err = Outbox::open(&dir.path().join("missing/dir/o.db")).unwrap_err();
     assert!(err.to_string().contains("missing/dir/o.db"), "{err}");
 }
+
+#[test]
+fn requeue_moves_dead_letters_back_as_fresh_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    for (i, key) in ["k1", "k2", "k3"].iter().enumerate() {
+        let Enqueued::New(e) = ob
+            .enqueue("t", &notification(&format!("G{i}"), &["f"], key), 1, DAY)
+            .unwrap()
+        else {
+            panic!()
+        };
+        ob.dead_letter(&e, 3, 50, DeadReason::Expired, "timed out")
+            .unwrap();
+    }
+    let dead = ob.dead_letters().unwrap();
+    assert_eq!(dead.len(), 3);
+    let one = ob.requeue(Some(vec![dead[1].id]), 1_000, DAY).unwrap();
+    assert_eq!(one.len(), 1);
+    let pending = ob.pending().unwrap();
+    assert_eq!(pending.len(), 1);
+    let p = &pending[0];
+    assert_eq!(p.id, one[0]);
+    assert_eq!(p.notification, dead[1].notification, "same key and body");
+    assert_eq!((p.attempts, p.next_attempt_ms), (0, 1_000));
+    assert_eq!(p.deadline_ms, 1_000 + 86_400_000, "a fresh deadline");
+    assert_eq!(ob.dead_letters().unwrap().len(), 2);
+    assert_eq!(ob.requeue(None, 2_000, DAY).unwrap().len(), 2);
+    assert!(ob.dead_letters().unwrap().is_empty());
+    assert_eq!(ob.pending().unwrap().len(), 3);
+    // The requeued group still has its log: its next notification gets the next sequence.
+    let log = ob.log_entry("t", "{}:{alertname=\"G1\"}").unwrap().unwrap();
+    assert_eq!(log.sequence, 1);
+}
+
+#[test]
+fn requeue_skips_a_key_that_is_pending_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    let n = notification("A", &["f"], "k1");
+    let Enqueued::New(e) = ob.enqueue("t", &n, 1, DAY).unwrap() else {
+        panic!()
+    };
+    ob.dead_letter(&e, 1, 2, DeadReason::Permanent, "HTTP 400")
+        .unwrap();
+    assert!(matches!(
+        ob.enqueue("t", &n, 3, DAY).unwrap(),
+        Enqueued::New(_)
+    ));
+    assert!(ob.requeue(None, 4, DAY).unwrap().is_empty());
+    assert_eq!(ob.dead_letters().unwrap().len(), 1, "kept, not lost");
+    assert_eq!(ob.pending().unwrap().len(), 1);
+}
+
+/// Many writers at once: every acknowledged enqueue is on disk after a reopen, with the group
+/// sequence counted exactly once per notification (the writer batches them into few commits).
+#[test]
+fn concurrent_enqueues_are_group_committed_and_all_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let ob = std::sync::Arc::new(Outbox::open(&path).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let ob = ob.clone();
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|i| {
+                        let n = notification("Same", &[&format!("f{t}-{i}")], "");
+                        match ob.enqueue("t", &n, i, DAY).unwrap() {
+                            Enqueued::New(e) => e.notification.idempotency_key,
+                            Enqueued::Duplicate => panic!("duplicate"),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut keys: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    drop(ob);
+    let ob = Outbox::open(&path).unwrap();
+    assert_eq!(ob.pending().unwrap().len(), 400);
+    let mut sequences: Vec<u64> = keys
+        .iter()
+        .map(|k| k.rsplit('-').next().unwrap().parse().unwrap())
+        .collect();
+    sequences.sort_unstable();
+    assert_eq!(
+        sequences,
+        (1..=400).collect::<Vec<_>>(),
+        "each sequence once"
+    );
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 400);
+    let log = ob
+        .log_entry("t", "{}:{alertname=\"Same\"}")
+        .unwrap()
+        .unwrap();
+    assert_eq!(log.sequence, 400);
+}
+
+#[tokio::test]
+async fn async_writes_resolve_after_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    let pending = (0..20)
+        .map(|i| {
+            let n = notification(&format!("G{i}"), &["f"], "");
+            ob.enqueue_many_async(vec![("t".to_owned(), n)], 1, DAY)
+        })
+        .collect::<Vec<_>>();
+    let mut ids = Vec::new();
+    for p in pending {
+        match p.await.unwrap().pop().unwrap() {
+            Enqueued::New(e) => ids.push(e.id),
+            Enqueued::Duplicate => panic!("duplicate"),
+        }
+    }
+    assert_eq!(ob.pending().unwrap().len(), 20, "visible to the reader");
+    let outcomes = ids
+        .iter()
+        .map(|&id| Outcome::Delivered {
+            id,
+            attempts: 1,
+            detail: "HTTP 200".into(),
+        })
+        .collect();
+    ob.record_async(outcomes, 10).await.unwrap();
+    assert!(ob.pending().unwrap().is_empty());
+    assert_eq!(ob.prune_delivered_async(11).await.unwrap(), 20);
+}

@@ -75,8 +75,10 @@ async fn webhook_500_then_200_is_retried_with_growing_delays() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhook_400_is_dead_lettered_without_retry() {
-    let receiver = Receiver::start(|_| (400, Duration::ZERO)).await;
+async fn webhook_400_is_dead_lettered_without_retry_and_requeued_from_the_cli() {
+    // The first request is rejected, later ones accepted: an (illegal) automatic retry after the
+    // 400 would deliver it instead of dead-lettering it, and add a request to the count below.
+    let receiver = Receiver::start(|n| (if n == 0 { 400 } else { 200 }, Duration::ZERO)).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("o.db");
     let outbox = Arc::new(Outbox::open(&db).unwrap());
@@ -87,26 +89,55 @@ async fn webhook_400_is_dead_lettered_without_retry() {
         outbox.dead_letters().unwrap().len() == 1
     })
     .await;
-    let dead = &outbox.dead_letters().unwrap()[0];
+    let dead = outbox.dead_letters().unwrap()[0].clone();
     assert_eq!((dead.reason.as_str(), dead.attempts), ("permanent", 1));
     assert!(dead.error.contains("400"), "{}", dead.error);
-    // Longer than several backoff periods: a retry would have shown up by now.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(receiver.requests().len(), 1, "no retry after 400");
     assert!(outbox.pending().unwrap().is_empty());
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_notifyd"))
-        .args(["outbox", "dead-letters", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let notifyd = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_notifyd"))
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let text = notifyd(&["outbox", "dead-letters"]);
     assert!(
         text.contains("target=t reason=permanent attempts=1"),
         "{text}"
     );
     assert!(text.contains(&dead.notification.idempotency_key), "{text}");
+    assert!(text.starts_with(&format!("#{} ", dead.id)), "{text}");
+
+    let missing = (dead.id + 100).to_string();
+    let text = notifyd(&["outbox", "requeue", &missing]);
+    assert_eq!(
+        text,
+        format!("#{missing}: no such dead letter\nrequeued 0 of 0 dead letter(s)\n")
+    );
+    let text = notifyd(&["outbox", "requeue", &dead.id.to_string()]);
+    assert_eq!(text, "requeued 1 of 1 dead letter(s)\n");
+    // The running dispatcher finds the requeued entry at its next rescan and delivers it.
+    until("delivered after requeue", WAIT, || {
+        outbox
+            .was_delivered("t", &dead.notification.idempotency_key)
+            .unwrap()
+    })
+    .await;
+    assert!(outbox.dead_letters().unwrap().is_empty());
+    assert!(outbox.pending().unwrap().is_empty());
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2, "the 400, then the requeued delivery");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.key == dead.notification.idempotency_key)
+    );
+    assert_eq!(notifyd(&["outbox", "dead-letters"]), "no dead letters\n");
     join.abort();
 }
 
