@@ -57,6 +57,7 @@ mod builder;
 mod de;
 pub mod emit;
 pub mod error;
+mod index;
 mod interop;
 pub mod merge;
 pub mod origin;

@@ -2,12 +2,13 @@
 //! [`Explanation`]s of where each value came from.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
 use crate::de::{Trail, ValueDe};
 use crate::error::GetError;
+use crate::index::PathIndex;
 use crate::merge::{Merged, ProvenanceMap};
 use crate::origin::{Origin, Provenance};
 use crate::value::{Segment, Segments, Value, canonical_path, push_segment};
@@ -25,6 +26,8 @@ struct Inner {
     version: u64,
     root: Value,
     provenance: ProvenanceMap,
+    /// Canonical path → node, built on the first read (see [`crate::index`]).
+    index: OnceLock<PathIndex>,
 }
 
 impl Snapshot {
@@ -46,6 +49,7 @@ impl Snapshot {
                 version,
                 root: merged.tree,
                 provenance: merged.provenance,
+                index: OnceLock::new(),
             }),
         }
     }
@@ -63,6 +67,13 @@ impl Snapshot {
     /// The provenance of every node, by canonical path (`db.port`, `hosts[0]`).
     pub fn provenance_map(&self) -> &ProvenanceMap {
         &self.inner.provenance
+    }
+
+    /// The flat path index, built on first use.
+    fn index(&self) -> &PathIndex {
+        self.inner
+            .index
+            .get_or_init(|| PathIndex::build(&self.inner.root))
     }
 
     fn view(&self) -> View<'_> {
@@ -234,7 +245,12 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn lookup(&self, key: &str) -> Result<Option<&'a Value>, GetError> {
-        let mut node = self.snap.root();
+        let root = self.snap.root();
+        if let Some(node) = self.snap.index().get_joined(root, self.prefix, key) {
+            return Ok(Some(node));
+        }
+        // not indexed: absent, malformed, not canonical (`hosts.0`) or too deep
+        let mut node = root;
         for path in [self.prefix, key] {
             for seg in Segments::new(path) {
                 let seg = seg.map_err(|e| GetError::InvalidPath {

@@ -394,7 +394,13 @@ impl<'a> Iterator for Segments<'a> {
             self.pos += 1;
         }
         self.first = false;
-        let end = self.rest.find(['.', '[']).unwrap_or(self.rest.len());
+        // a byte scan: both delimiters are ASCII, so a match is always a char boundary
+        let end = self
+            .rest
+            .as_bytes()
+            .iter()
+            .position(|&b| b == b'.' || b == b'[')
+            .unwrap_or(self.rest.len());
         if end == 0 {
             return fail(self, "empty key");
         }

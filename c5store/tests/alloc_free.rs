@@ -27,6 +27,7 @@ fn scalar_gets_do_not_allocate() {
         .load()
         .unwrap();
     let db = snap.branch("db");
+    let servers = snap.branch("servers");
     let check = || {
         for _ in 0..1000 {
             black_box(snap.get::<u16>(black_box("db.port")).unwrap());
@@ -38,6 +39,8 @@ fn scalar_gets_do_not_allocate() {
             black_box(snap.exists(black_box("db.host")));
             black_box(snap.value(black_box("db")));
             black_box(db.get::<&str>(black_box("host")).unwrap());
+            black_box(servers.get::<&str>(black_box("[1].name")).unwrap());
+            black_box(servers.get::<u16>(black_box("0.port")).unwrap());
             black_box(snap.clone().version());
         }
     };

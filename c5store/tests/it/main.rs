@@ -6,6 +6,7 @@ mod access;
 mod api;
 mod env;
 mod errors;
+mod index;
 mod live;
 mod merge_laws;
 mod no_panic;
