@@ -4,28 +4,26 @@
 
 use std::fmt::Write;
 
-use crate::merge::ProvenanceMap;
-use crate::value::{Segment, Value, push_segment};
+use crate::prov_tree::{Node, ProvenanceTree};
+use crate::value::Value;
 
 /// A tree as block YAML.
 pub fn to_yaml(v: &Value) -> String {
     let mut e = Emitter {
         out: String::new(),
         prov: None,
-        path: String::new(),
     };
-    e.top(v);
+    e.top(v, None);
     e.out
 }
 
 /// A tree as block YAML with the origin of every leaf as a trailing comment.
-pub fn to_yaml_annotated(v: &Value, prov: &ProvenanceMap) -> String {
+pub fn to_yaml_annotated(v: &Value, prov: &ProvenanceTree) -> String {
     let mut e = Emitter {
         out: String::new(),
         prov: Some(prov),
-        path: String::new(),
     };
-    e.top(v);
+    e.top(v, Some(prov.root()));
     e.out
 }
 
@@ -42,18 +40,17 @@ pub fn to_toml(v: &Value) -> Result<String, String> {
 
 struct Emitter<'a> {
     out: String,
-    prov: Option<&'a ProvenanceMap>,
-    path: String,
+    prov: Option<&'a ProvenanceTree>,
 }
 
 impl Emitter<'_> {
-    fn top(&mut self, v: &Value) {
+    fn top(&mut self, v: &Value, n: Option<&Node>) {
         match v {
-            Value::Map(m) if !m.is_empty() => self.map(v, 0),
-            Value::Seq(s) if !s.is_empty() => self.seq(v, 0),
+            Value::Map(m) if !m.is_empty() => self.map(v, n, 0),
+            Value::Seq(s) if !s.is_empty() => self.seq(v, n, 0),
             _ => {
                 self.scalar(v);
-                self.comment();
+                self.comment(n);
                 self.out.push('\n');
             }
         }
@@ -65,51 +62,50 @@ impl Emitter<'_> {
         }
     }
 
-    fn comment(&mut self) {
-        if let Some(p) = self.prov.and_then(|p| p.get(self.path.as_str())) {
-            let _ = write!(self.out, "  # {}", p.origin);
+    fn comment(&mut self, n: Option<&Node>) {
+        if let Some(o) = self.prov.zip(n).and_then(|(p, n)| p.resolve(n.pos)) {
+            let _ = write!(self.out, "  # {o}");
         }
     }
 
-    fn map(&mut self, v: &Value, depth: usize) {
+    /// Child `i` of `n` in the provenance tree.
+    fn nth(n: Option<&Node>, i: usize) -> Option<&Node> {
+        n.and_then(|n| n.children.get(i))
+    }
+
+    fn map(&mut self, v: &Value, n: Option<&Node>, depth: usize) {
         let Value::Map(m) = v else { return };
-        for (k, child) in m {
-            let len = self.path.len();
-            push_segment(&mut self.path, Segment::Key(k));
+        for (i, (k, child)) in m.iter().enumerate() {
             self.indent(depth);
             self.string(k);
             self.out.push(':');
-            self.child(child, depth);
-            self.path.truncate(len);
+            self.child(child, Self::nth(n, i), depth);
         }
     }
 
-    fn seq(&mut self, v: &Value, depth: usize) {
+    fn seq(&mut self, v: &Value, n: Option<&Node>, depth: usize) {
         let Value::Seq(s) = v else { return };
         for (i, child) in s.iter().enumerate() {
-            let len = self.path.len();
-            push_segment(&mut self.path, Segment::Index(i));
             self.indent(depth);
             self.out.push('-');
-            self.child(child, depth);
-            self.path.truncate(len);
+            self.child(child, Self::nth(n, i), depth);
         }
     }
 
-    fn child(&mut self, child: &Value, depth: usize) {
+    fn child(&mut self, child: &Value, n: Option<&Node>, depth: usize) {
         match child {
             Value::Map(m) if !m.is_empty() => {
                 self.out.push('\n');
-                self.map(child, depth + 1);
+                self.map(child, n, depth + 1);
             }
             Value::Seq(s) if !s.is_empty() => {
                 self.out.push('\n');
-                self.seq(child, depth + 1);
+                self.seq(child, n, depth + 1);
             }
             _ => {
                 self.out.push(' ');
                 self.scalar(child);
-                self.comment();
+                self.comment(n);
                 self.out.push('\n');
             }
         }

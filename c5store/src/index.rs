@@ -155,7 +155,15 @@ mod tests {
             "a.b": 3, "": 4, "m": {"0": 5}
         }));
         let ix = PathIndex::build(&v);
-        for p in ["db", "db.port", "db.hosts", "db.hosts[0]", "db.hosts[1].x", "m.0", ""] {
+        for p in [
+            "db",
+            "db.port",
+            "db.hosts",
+            "db.hosts[0]",
+            "db.hosts[1].x",
+            "m.0",
+            "",
+        ] {
             assert_eq!(ix.get(&v, p), v.get_path(p), "{p}");
             assert!(ix.get(&v, p).is_some(), "{p}");
         }

@@ -19,6 +19,7 @@
 //! Source (file | dir | env | dotenv | memory | figment Provider)   described, not read
 //!   Source::load(cx)  → Vec<Layer { tree, origins }>   the only I/O; each node keeps line:col
 //!   merge             → Merged { tree, provenance }    pure; see the rules below
+//!                       (provenance: a tree parallel to the values, see [`ProvenanceTree`])
 //!   Transform::apply  (secret resolution)               pure rewrites of the merged tree
 //!   Snapshot          immutable, Arc-shared; validators may still reject it
 //! ```
@@ -63,6 +64,7 @@ pub mod merge;
 pub mod origin;
 mod parse;
 mod pipeline;
+pub mod prov_tree;
 pub mod secret;
 mod snapshot;
 mod source;
@@ -78,6 +80,7 @@ pub use merge::{Layer, MergeMode, Merged, merge};
 pub use origin::{Origin, Overridden, Provenance};
 pub use parse::{Format, parse};
 pub use pipeline::{Pipeline, Transform, Validator};
+pub use prov_tree::ProvenanceTree;
 pub use snapshot::{Branch, Explanation, Snapshot};
 pub use source::{LoadContext, Source};
 pub use store::{Invalid, ReloadError, Reloaded, StartError, Store, StoreBuilder};

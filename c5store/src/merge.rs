@@ -27,14 +27,12 @@
 
 use std::sync::Arc;
 
-use crate::origin::{Origin, Overridden, Provenance};
-use crate::value::{Segment, Value, push_segment};
+use crate::origin::{Origin, Overridden};
+use crate::prov_tree::{NONE, Node, Pos, ProvenanceTree};
+use crate::value::Value;
 
 /// Canonical key path (`db.port`, `hosts[0]`) → where that node was defined, for one layer.
 pub type Origins = std::collections::HashMap<String, Origin, foldhash::fast::RandomState>;
-
-/// Canonical key path → provenance, for a merged tree.
-pub type ProvenanceMap = std::collections::HashMap<String, Provenance, foldhash::fast::RandomState>;
 
 /// How one layer combines with the layers below it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,12 +44,18 @@ pub struct MergeMode {
 }
 
 /// What one source contributes: a tree (its root is a map) and where each node came from.
+///
+/// Origins come in two forms: `positions`, a tree parallel to `tree` (what the TOML reader
+/// builds; cheapest), or `origins` by canonical path (YAML, JSON, env). The merge uses
+/// `positions` when it holds any source, else `origins`.
 #[derive(Clone, Debug)]
 pub struct Layer {
     /// The values of this layer. The root is a map.
     pub tree: Value,
     /// Canonical path → origin, for every node the source could locate.
     pub origins: Origins,
+    /// Node-aligned origins (alternative to `origins`).
+    pub positions: ProvenanceTree,
     /// Used for nodes that have no entry in `origins` (e.g. the file with no position).
     pub fallback: Origin,
     /// How this layer merges with the ones below.
@@ -64,8 +68,18 @@ impl Layer {
         Layer {
             tree,
             origins: Origins::default(),
+            positions: ProvenanceTree::default(),
             fallback,
             mode: MergeMode::default(),
+        }
+    }
+
+    /// Where the node at `path` of this layer was defined, if the source located it.
+    pub fn origin_of(&self, path: &str) -> Option<Origin> {
+        if self.positions.sources.is_empty() {
+            self.origins.get(path).cloned()
+        } else {
+            self.positions.origin(&self.tree, path)
         }
     }
 }
@@ -75,8 +89,8 @@ impl Layer {
 pub struct Merged {
     /// The merged tree; the root is a map.
     pub tree: Value,
-    /// Canonical path → provenance, for every node of `tree` (maps and sequences too).
-    pub provenance: ProvenanceMap,
+    /// The provenance of every node of `tree` (maps and sequences too), parallel to it.
+    pub provenance: ProvenanceTree,
 }
 
 /// Incremental merge: apply layers one by one, look at the tree so far (the env source matches
@@ -84,16 +98,14 @@ pub struct Merged {
 #[derive(Debug)]
 pub struct Merger {
     tree: Value,
-    prov: ProvenanceMap,
-    path: String,
+    prov: ProvenanceTree,
 }
 
 impl Default for Merger {
     fn default() -> Self {
         Merger {
             tree: Value::empty_map(),
-            prov: ProvenanceMap::default(),
-            path: String::new(),
+            prov: ProvenanceTree::default(),
         }
     }
 }
@@ -114,40 +126,49 @@ impl Merger {
         let Layer {
             tree,
             mut origins,
+            positions,
             fallback,
             mode,
         } = layer;
-        if self.prov.is_empty()
-            && matches!(&self.tree, Value::Map(m) if m.is_empty())
+        let positions = if positions.sources.is_empty() {
+            ProvenanceTree::from_paths(&tree, &mut origins)
+        } else {
+            positions
+        };
+        let ProvenanceTree { sources, root } = positions;
+        // this layer's sources follow the ones merged so far; its fallback comes last
+        let off = crate::origin::to_u32(self.prov.sources.len());
+        self.prov.sources.extend(sources);
+        let fallback_src = crate::origin::to_u32(self.prov.sources.len());
+        self.prov.sources.push(fallback);
+        let mut cx = Cx {
+            sources: &self.prov.sources,
+            off,
+            fallback: fallback_src,
+            mode,
+        };
+        if matches!(&self.tree, Value::Map(m) if m.is_empty())
+            && self.prov.root.pos.src == NONE
             && matches!(tree, Value::Map(_))
-            && count_nodes(&tree) == origins.len()
         {
-            // The first layer, located node by node (a parsed file; parsers record exactly one
-            // entry per node): take its origins whole instead of one lookup per node.
-            self.prov.reserve(origins.len());
-            self.prov
-                .extend(origins.into_iter().map(|(k, o)| (k, Provenance::new(o))));
+            // the first layer: taken whole, only its source numbers shift
+            let mut root = root;
+            if off != 0 || has_unlocated(&root, &tree) {
+                cx.graft(&mut root, &tree);
+            }
             self.tree = tree;
+            self.prov.root = root;
             return;
         }
-        self.path.clear();
-        let mut cx = Cx {
-            prov: &mut self.prov,
-            origins: &mut origins,
-            fallback,
-            mode,
-            path: &mut self.path,
-        };
-        merge_node(&mut self.tree, tree, &mut cx);
+        merge_node(&mut self.tree, &mut self.prov.root, tree, root, &mut cx);
     }
 
     /// Removes null tombstones and returns the merged tree with its provenance.
     pub fn finish(mut self) -> Merged {
-        self.path.clear();
-        strip(&mut self.tree, &mut self.path, &mut Some(&mut self.prov));
+        strip_with(&mut self.tree, &mut self.prov.root);
         if !matches!(self.tree, Value::Map(_)) {
             self.tree = Value::empty_map();
-            self.prov.clear();
+            self.prov = ProvenanceTree::default();
         }
         Merged {
             tree: self.tree,
@@ -167,121 +188,108 @@ pub fn merge(layers: impl IntoIterator<Item = Layer>) -> Merged {
 
 /// Merges `b` over `a` by the rules above, keeping null tombstones (see [`strip_nulls`]).
 pub fn merge_values(mut a: Value, b: Value, mode: MergeMode) -> Value {
-    let mut prov = ProvenanceMap::default();
-    let mut origins = Origins::default();
-    let mut path = String::new();
+    let sources = [Origin::named(Arc::from("merge"))];
     let mut cx = Cx {
-        prov: &mut prov,
-        origins: &mut origins,
-        fallback: Origin::named(Arc::from("merge")),
+        sources: &sources,
+        off: 0,
+        fallback: 0,
         mode,
-        path: &mut path,
     };
-    merge_node(&mut a, b, &mut cx);
+    merge_node(&mut a, &mut Node::default(), b, Node::default(), &mut cx);
     a
 }
 
 /// Removes map entries whose value is null, at every depth.
 pub fn strip_nulls(v: &mut Value) {
-    strip(v, &mut String::new(), &mut None);
+    match v {
+        Value::Map(m) => {
+            m.retain(|_, c| !c.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        Value::Seq(s) => s.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
 }
 
 struct Cx<'a> {
-    prov: &'a mut ProvenanceMap,
-    origins: &'a mut Origins,
-    fallback: Origin,
+    /// The merged source table (this layer's entries included), to name overridden origins.
+    sources: &'a [Origin],
+    /// Added to this layer's source numbers.
+    off: u32,
+    /// Source number of this layer's fallback origin.
+    fallback: u32,
     mode: MergeMode,
-    path: &'a mut String,
 }
 
 impl Cx<'_> {
-    /// Takes this layer's origin for the current path.
-    fn take_origin(&mut self) -> (String, Origin) {
-        match self.origins.remove_entry(self.path.as_str()) {
-            Some(e) => e,
-            None => (self.path.clone(), self.fallback.clone()),
+    fn shift(&self, pos: &mut Pos) {
+        if pos.src == NONE {
+            *pos = Pos {
+                src: self.fallback,
+                line: 0,
+                col: 0,
+            };
+        } else {
+            pos.src = pos.src.saturating_add(self.off);
         }
     }
 
-    /// Records provenance for a node new to the tree and all its descendants.
-    fn insert_fresh(&mut self, v: &Value) {
-        let (k, o) = self.take_origin();
-        self.prov.insert(k, Provenance::new(o));
-        self.for_children(v, |cx, child| cx.insert_fresh(child));
-    }
-
-    /// Forgets the provenance of every descendant of `v` (not of `v` itself).
-    fn remove_descendants(&mut self, v: &Value) {
-        self.for_children(v, |cx, child| {
-            cx.prov.remove(cx.path.as_str());
-            cx.remove_descendants(child);
-        });
-    }
-
-    fn for_children(&mut self, v: &Value, mut f: impl FnMut(&mut Self, &Value)) {
-        let len = self.path.len();
+    /// Renumbers a layer subtree into the merged table; unlocated nodes get the fallback.
+    /// Makes the children line up with `v` (missing ones are created).
+    fn graft(&self, n: &mut Node, v: &Value) {
+        self.shift(&mut n.pos);
+        let len = match v {
+            Value::Map(m) => m.len(),
+            Value::Seq(s) => s.len(),
+            _ => {
+                n.children.clear();
+                return;
+            }
+        };
+        n.children.resize_with(len, Node::default);
         match v {
             Value::Map(m) => {
-                for (k, child) in m {
-                    push_segment(self.path, Segment::Key(k));
-                    f(self, child);
-                    self.path.truncate(len);
+                for (c, cn) in m.values().zip(&mut n.children) {
+                    self.graft(cn, c);
                 }
             }
             Value::Seq(s) => {
-                for (i, child) in s.iter().enumerate() {
-                    push_segment(self.path, Segment::Index(i));
-                    f(self, child);
-                    self.path.truncate(len);
+                for (c, cn) in s.iter().zip(&mut n.children) {
+                    self.graft(cn, c);
                 }
             }
             _ => {}
         }
     }
 
-    /// Moves this layer's origins of `v`'s subtree from `from` (a path prefix) to the current path.
-    fn rekey(&mut self, from: &str, v: &Value) {
-        let to = self.path.clone();
-        let mut stack = vec![];
-        collect_paths(v, &mut from.to_owned(), &mut stack);
-        for p in stack {
-            if let Some(o) = self.origins.remove(&p) {
-                let mut np = to.clone();
-                np.push_str(&p[from.len()..]);
-                self.origins.insert(np, o);
-            }
-        }
+    fn resolve(&self, pos: Pos) -> Option<Origin> {
+        let base = self.sources.get(usize::try_from(pos.src).ok()?)?;
+        let mut o = base.clone();
+        o.line = pos.line;
+        o.col = pos.col;
+        Some(o)
     }
 }
 
-fn collect_paths(v: &Value, path: &mut String, out: &mut Vec<String>) {
-    out.push(path.clone());
-    let len = path.len();
+/// Whether any node lacks an origin or the children do not line up with the values.
+fn has_unlocated(n: &Node, v: &Value) -> bool {
+    if n.pos.src == NONE {
+        return true;
+    }
     match v {
         Value::Map(m) => {
-            for (k, c) in m {
-                push_segment(path, Segment::Key(k));
-                collect_paths(c, path, out);
-                path.truncate(len);
-            }
+            m.len() != n.children.len()
+                || m.values()
+                    .zip(&n.children)
+                    .any(|(c, cn)| has_unlocated(cn, c))
         }
         Value::Seq(s) => {
-            for (i, c) in s.iter().enumerate() {
-                push_segment(path, Segment::Index(i));
-                collect_paths(c, path, out);
-                path.truncate(len);
-            }
+            s.len() != n.children.len()
+                || s.iter()
+                    .zip(&n.children)
+                    .any(|(c, cn)| has_unlocated(cn, c))
         }
-        _ => {}
-    }
-}
-
-/// Number of nodes of a tree (the root included).
-fn count_nodes(v: &Value) -> usize {
-    1 + match v {
-        Value::Map(m) => m.values().map(count_nodes).sum::<usize>(),
-        Value::Seq(s) => s.iter().map(count_nodes).sum::<usize>(),
-        _ => 0,
+        _ => false,
     }
 }
 
@@ -291,103 +299,99 @@ fn is_index_patch(m: &crate::value::Map) -> bool {
             .all(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn merge_node(dst: &mut Value, src: Value, cx: &mut Cx<'_>) {
+fn merge_node(dst: &mut Value, dn: &mut Node, src: Value, sn: Node, cx: &mut Cx<'_>) {
     match (&mut *dst, src) {
         (Value::Map(a), Value::Map(b)) => {
-            if !cx.prov.contains_key(cx.path.as_str()) {
-                let (k, o) = cx.take_origin();
-                cx.prov.insert(k, Provenance::new(o));
+            if dn.pos.src == NONE {
+                dn.pos = sn.pos;
+                cx.shift(&mut dn.pos);
             }
-            let len = cx.path.len();
+            let mut schildren = sn.children.into_iter();
             for (k, v) in b {
-                push_segment(cx.path, Segment::Key(&k));
-                match a.get_mut(&k) {
-                    Some(d) => merge_node(d, v, cx),
+                let sc = schildren.next().unwrap_or_default();
+                match a.get_index_of(&k) {
+                    Some(i) => {
+                        if let Some((_, d)) = a.get_index_mut(i) {
+                            merge_node(d, dn.child_mut(i), v, sc, cx);
+                        }
+                    }
                     None => {
-                        cx.insert_fresh(&v);
+                        let i = a.len();
+                        let slot = dn.child_mut(i);
+                        *slot = sc;
+                        cx.graft(slot, &v);
                         a.insert(k, v);
                     }
                 }
-                cx.path.truncate(len);
             }
         }
         (Value::Seq(a), Value::Seq(b)) if cx.mode.append_arrays => {
-            let len = cx.path.len();
-            let base = a.len();
-            for (i, v) in b.into_iter().enumerate() {
-                push_segment(cx.path, Segment::Index(i));
-                let from = cx.path.clone();
-                cx.path.truncate(len);
-                push_segment(cx.path, Segment::Index(base + i));
-                cx.rekey(&from, &v);
-                cx.insert_fresh(&v);
+            let mut schildren = sn.children.into_iter();
+            for v in b {
+                let i = a.len();
+                let slot = dn.child_mut(i);
+                *slot = schildren.next().unwrap_or_default();
+                cx.graft(slot, &v);
                 a.push(v);
-                cx.path.truncate(len);
             }
         }
         (Value::Seq(a), Value::Map(b)) if cx.mode.index_patches && is_index_patch(&b) => {
-            let len = cx.path.len();
+            let mut schildren = sn.children.into_iter();
             for (k, v) in b {
+                let sc = schildren.next().unwrap_or_default();
                 let i = k.parse::<usize>().unwrap_or(usize::MAX);
-                push_segment(cx.path, Segment::Index(i.min(a.len())));
                 match a.get_mut(i) {
-                    Some(d) => merge_node(d, v, cx),
+                    Some(d) => merge_node(d, dn.child_mut(i), v, sc, cx),
                     None => {
-                        // the source recorded the origin under `[i]`; one past the end appends
-                        cx.insert_fresh(&v);
+                        // one past the end (or further) appends
+                        let i = a.len();
+                        let slot = dn.child_mut(i);
+                        *slot = sc;
+                        cx.graft(slot, &v);
                         a.push(v);
                     }
                 }
-                cx.path.truncate(len);
             }
         }
         (_, src) => {
             let old = std::mem::replace(dst, src);
-            let below = cx.prov.remove(cx.path.as_str());
-            cx.remove_descendants(&old);
-            let (k, origin) = cx.take_origin();
-            let mut overridden = Vec::new();
-            if let Some(p) = below {
-                overridden.reserve(1 + p.overridden.len());
-                overridden.push(Overridden {
-                    origin: p.origin,
-                    value: old,
-                });
-                overridden.extend(p.overridden);
+            let mut new = sn;
+            cx.graft(&mut new, dst);
+            let below = std::mem::replace(dn, new);
+            if let Some(origin) = cx.resolve(below.pos) {
+                let mut overridden = Vec::with_capacity(1 + below.overridden.len());
+                overridden.push(Overridden { origin, value: old });
+                overridden.extend(below.overridden);
+                dn.overridden = overridden;
             }
-            cx.prov.insert(k, Provenance { origin, overridden });
-            let new: &Value = dst;
-            cx.for_children(new, |cx, child| cx.insert_fresh(child));
         }
     }
 }
 
-fn strip(v: &mut Value, path: &mut String, prov: &mut Option<&mut ProvenanceMap>) {
-    let len = path.len();
+/// Removes null map entries (tombstones) from the tree and their nodes from the provenance.
+fn strip_with(v: &mut Value, n: &mut Node) {
     match v {
         Value::Map(m) => {
-            m.retain(|k, child| {
-                let with_prov = prov.is_some();
-                if with_prov {
-                    push_segment(path, Segment::Key(k));
-                }
-                let keep = !child.is_null();
-                if keep {
-                    strip(child, path, prov);
-                } else if let Some(p) = prov.as_deref_mut() {
-                    p.remove(path.as_str());
-                }
-                path.truncate(len);
-                keep
-            });
+            if n.children.len() != m.len() {
+                n.children.resize_with(m.len(), Node::default);
+            }
+            if m.values().any(Value::is_null) {
+                let keep: Vec<bool> = m.values().map(|c| !c.is_null()).collect();
+                let mut it = keep.iter();
+                m.retain(|_, _| it.next().copied().unwrap_or(true));
+                let mut it = keep.iter();
+                n.children.retain(|_| it.next().copied().unwrap_or(true));
+            }
+            for (c, cn) in m.values_mut().zip(&mut n.children) {
+                strip_with(c, cn);
+            }
         }
         Value::Seq(s) => {
-            for (i, child) in s.iter_mut().enumerate() {
-                if prov.is_some() {
-                    push_segment(path, Segment::Index(i));
-                }
-                strip(child, path, prov);
-                path.truncate(len);
+            if n.children.len() != s.len() {
+                n.children.resize_with(s.len(), Node::default);
+            }
+            for (c, cn) in s.iter_mut().zip(&mut n.children) {
+                strip_with(c, cn);
             }
         }
         _ => {}
@@ -414,13 +418,19 @@ mod tests {
             layer(json!({"db": {"port": 2}, "x": [3]}), "two"),
         ]);
         assert_eq!(m.tree, v(json!({"db": {"host": "a", "port": 2}, "x": [3]})));
-        let p = &m.provenance["db.port"];
+        let p = &m.provenance.get(&m.tree, "db.port").unwrap();
         assert_eq!(&*p.origin.source, "two");
         assert_eq!(&*p.overridden[0].origin.source, "one");
         assert_eq!(p.overridden[0].value, Value::Int(1));
-        assert_eq!(&*m.provenance["db.host"].origin.source, "one");
-        assert_eq!(&*m.provenance["x[0]"].origin.source, "two");
-        assert!(!m.provenance.contains_key("x[1]"));
+        assert_eq!(
+            &*m.provenance.get(&m.tree, "db.host").unwrap().origin.source,
+            "one"
+        );
+        assert_eq!(
+            &*m.provenance.get(&m.tree, "x[0]").unwrap().origin.source,
+            "two"
+        );
+        assert!(m.provenance.get(&m.tree, "x[1]").is_none());
     }
 
     #[test]
@@ -430,8 +440,8 @@ mod tests {
             layer(json!({"db": null}), "two"),
         ]);
         assert_eq!(m.tree, v(json!({"keep": 1})));
-        assert!(!m.provenance.contains_key("db"));
-        assert!(!m.provenance.contains_key("db.host"));
+        assert!(m.provenance.get(&m.tree, "db").is_none());
+        assert!(m.provenance.get(&m.tree, "db.host").is_none());
     }
 
     #[test]
@@ -442,9 +452,18 @@ mod tests {
         l3.mode.index_patches = true;
         let m = merge([layer(json!({"x": [1, 2]}), "one"), l2, l3]);
         assert_eq!(m.tree, v(json!({"x": [9, 2, 3, 7]})));
-        assert_eq!(&*m.provenance["x[2]"].origin.source, "two");
-        assert_eq!(&*m.provenance["x[0]"].origin.source, "three");
-        assert_eq!(&*m.provenance["x[1]"].origin.source, "one");
+        assert_eq!(
+            &*m.provenance.get(&m.tree, "x[2]").unwrap().origin.source,
+            "two"
+        );
+        assert_eq!(
+            &*m.provenance.get(&m.tree, "x[0]").unwrap().origin.source,
+            "three"
+        );
+        assert_eq!(
+            &*m.provenance.get(&m.tree, "x[1]").unwrap().origin.source,
+            "one"
+        );
     }
 
     #[test]
@@ -453,8 +472,8 @@ mod tests {
             layer(json!({"db": {"a": 1}}), "one"),
             layer(json!({"db": "s"}), "two"),
         ]);
-        let p = &m.provenance["db"];
+        let p = &m.provenance.get(&m.tree, "db").unwrap();
         assert_eq!(p.overridden[0].value, v(json!({"a": 1})));
-        assert!(!m.provenance.contains_key("db.a"));
+        assert!(m.provenance.get(&m.tree, "db.a").is_none());
     }
 }

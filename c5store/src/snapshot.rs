@@ -9,8 +9,9 @@ use serde::Deserialize;
 use crate::de::{Trail, ValueDe};
 use crate::error::GetError;
 use crate::index::PathIndex;
-use crate::merge::{Merged, ProvenanceMap};
+use crate::merge::Merged;
 use crate::origin::{Origin, Provenance};
+use crate::prov_tree::ProvenanceTree;
 use crate::value::{Segment, Segments, Value, canonical_path, push_segment};
 
 /// An immutable, merged configuration with per-leaf provenance.
@@ -25,7 +26,7 @@ pub struct Snapshot {
 struct Inner {
     version: u64,
     root: Value,
-    provenance: ProvenanceMap,
+    provenance: ProvenanceTree,
     /// Canonical path → node, built on the first read (see [`crate::index`]).
     index: OnceLock<PathIndex>,
 }
@@ -64,8 +65,8 @@ impl Snapshot {
         &self.inner.root
     }
 
-    /// The provenance of every node, by canonical path (`db.port`, `hosts[0]`).
-    pub fn provenance_map(&self) -> &ProvenanceMap {
+    /// The provenance of every node, in a tree parallel to [`Snapshot::root`].
+    pub fn provenance_tree(&self) -> &ProvenanceTree {
         &self.inner.provenance
     }
 
@@ -130,21 +131,13 @@ impl Snapshot {
     }
 
     /// The provenance of the node at `key` (its canonical or dotted spelling).
-    pub fn provenance(&self, key: &str) -> Option<&Provenance> {
-        let canon = canonical_path(self.root(), key)?;
-        self.inner.provenance.get(&canon)
+    pub fn provenance(&self, key: &str) -> Option<Provenance> {
+        self.inner.provenance.get(self.root(), key)
     }
 
     /// The origin of the nearest node at or above `key` that has one.
     pub(crate) fn nearest_origin(&self, key: &str) -> Option<Origin> {
-        let mut canon = canonical_path(self.root(), key)?;
-        loop {
-            if let Some(p) = self.inner.provenance.get(&canon) {
-                return Some(p.origin.clone());
-            }
-            let cut = canon.rfind(['.', '['])?;
-            canon.truncate(cut);
-        }
+        self.inner.provenance.nearest_origin(self.root(), key)
     }
 }
 
@@ -309,7 +302,7 @@ impl<'a> View<'a> {
         let full = join(self.prefix, key);
         let value = self.lookup(key).ok().flatten()?;
         let canon = canonical_path(self.snap.root(), &full)?;
-        let provenance = self.snap.inner.provenance.get(&canon);
+        let provenance = self.snap.inner.provenance.get(self.snap.root(), &canon);
         Some(Explanation {
             key: canon,
             value,
@@ -351,13 +344,13 @@ pub struct Explanation<'a> {
     /// The winning value.
     pub value: &'a Value,
     /// Its provenance (`None` only for the root).
-    pub provenance: Option<&'a Provenance>,
+    pub provenance: Option<Provenance>,
 }
 
 impl Explanation<'_> {
     /// Where the winning value was defined.
     pub fn origin(&self) -> Option<&Origin> {
-        self.provenance.map(|p| &p.origin)
+        self.provenance.as_ref().map(|p| &p.origin)
     }
 }
 
@@ -369,7 +362,7 @@ impl Explanation<'_> {
 impl fmt::Display for Explanation<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} = {}", self.key, self.value)?;
-        if let Some(p) = self.provenance {
+        if let Some(p) = &self.provenance {
             writeln!(f, "  from {}", p.origin)?;
             for o in &p.overridden {
                 writeln!(f, "  over {} at {}", o.value, o.origin)?;

@@ -269,7 +269,9 @@ impl Inner {
             kept_version: old.version(),
         });
         match candidate {
-            Ok(new) if new.root() == old.root() && new.provenance_map() == old.provenance_map() => {
+            Ok(new)
+                if new.root() == old.root() && new.provenance_tree() == old.provenance_tree() =>
+            {
                 *lock(&self.last_error) = None;
                 tracing::debug!(version = old.version(), "config reloaded; nothing changed");
                 Ok(Reloaded {

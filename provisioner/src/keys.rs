@@ -138,7 +138,7 @@ pub fn reveal_value(v: &c5store::Value) -> c5store::Value {
 pub fn reveal(snap: &c5store::Snapshot) -> c5store::Snapshot {
     let merged = c5store::Merged {
         tree: reveal_value(snap.root()),
-        provenance: snap.provenance_map().clone(),
+        provenance: snap.provenance_tree().clone(),
     };
     c5store::Snapshot::from_merged(merged, snap.version())
 }

@@ -135,7 +135,7 @@ fn render_snapshot(
     provenance: bool,
 ) -> anyhow::Result<String> {
     Ok(match (format, provenance) {
-        (OutputFormat::Yaml, true) => emit::to_yaml_annotated(snap.root(), snap.provenance_map()),
+        (OutputFormat::Yaml, true) => emit::to_yaml_annotated(snap.root(), snap.provenance_tree()),
         (OutputFormat::Yaml, false) => emit::to_yaml(snap.root()),
         (OutputFormat::Json, false) => emit::to_json(snap.root()),
         (OutputFormat::Toml, false) => {
@@ -276,7 +276,7 @@ pub fn demo(a: &DemoArgs) -> anyhow::Result<ExitCode> {
         dir.display(),
         a.profile
     );
-    out.push_str(&emit::to_yaml_annotated(snap.root(), snap.provenance_map()));
+    out.push_str(&emit::to_yaml_annotated(snap.root(), snap.provenance_tree()));
     for key in ["db.pool.max", "db.replicas[0]"] {
         if let Some(e) = snap.explain(key) {
             out.push_str("\n# c5 explain ");

@@ -84,6 +84,7 @@ pub fn parse(format: Format, text: &str, file: Option<&Path>) -> Result<Layer, V
     Ok(Layer {
         tree,
         origins: rec.origins,
+        positions: rec.positions,
         fallback,
         mode: MergeMode::default(),
     })
@@ -96,6 +97,8 @@ pub(crate) struct Recorder {
     /// The canonical path of the node being built.
     pub(crate) path: String,
     pub(crate) origins: Origins,
+    /// Node-aligned origins, for readers that build them instead of `origins` (TOML).
+    pub(crate) positions: crate::prov_tree::ProvenanceTree,
 }
 
 impl Recorder {
@@ -105,6 +108,7 @@ impl Recorder {
             file,
             path: String::new(),
             origins: Origins::default(),
+            positions: crate::prov_tree::ProvenanceTree::default(),
         }
     }
 

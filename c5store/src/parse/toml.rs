@@ -7,9 +7,11 @@ use toml::de::{DeTable, DeValue};
 use super::{MAX_DEPTH, Recorder};
 use crate::error::LoadError;
 use crate::origin::LineIndex;
-use crate::value::{Map, Segment, Value};
+use crate::prov_tree::{Node, Pos, ProvenanceTree};
+use crate::value::{Map, Value};
 
-/// Parses a TOML document.
+/// Parses a TOML document. Origins go into `rec.positions`, a tree parallel to the values
+/// (one shared source entry, a (line, column) per node; no path strings).
 pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Vec<LoadError>> {
     let lines = LineIndex::new(text);
     let (table, errors) = DeTable::parse_recoverable(text);
@@ -28,12 +30,16 @@ pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Ve
         rec,
         errors: Vec::new(),
     };
-    w.record(table.span().start);
-    let v = w.table(table.into_inner(), 0);
-    if w.errors.is_empty() {
+    let root_pos = w.pos(table.span().start);
+    let mut root = Node::at(root_pos);
+    let v = w.table(table.into_inner(), &mut root, 0);
+    let Walker { rec, errors, .. } = w;
+    if errors.is_empty() {
+        rec.positions = ProvenanceTree::with_source(rec.origin(0, 0));
+        rec.positions.root = root;
         Ok(v)
     } else {
-        Err(w.errors)
+        Err(errors)
     }
 }
 
@@ -45,33 +51,34 @@ struct Walker<'t, 'r> {
 }
 
 impl Walker<'_, '_> {
-    fn record(&mut self, offset: usize) {
-        let (l, c) = self.lines.line_col(self.text, offset);
-        self.rec.record(l, c);
+    /// The position of byte `offset` (source 0: this file).
+    fn pos(&self, offset: usize) -> Pos {
+        let (line, col) = self.lines.line_col(self.text, offset);
+        Pos { src: 0, line, col }
     }
 
-    fn table(&mut self, t: DeTable<'_>, depth: usize) -> Value {
+    fn error(&mut self, start: usize, message: String) {
+        let (l, c) = self.lines.line_col(self.text, start);
+        self.errors.push(self.rec.error("toml", l, c, message));
+    }
+
+    fn table(&mut self, t: DeTable<'_>, node: &mut Node, depth: usize) -> Value {
         let mut m = Map::with_capacity_and_hasher(t.len(), Default::default());
+        node.children.reserve_exact(t.len());
         for (k, v) in t {
-            let len = self.rec.push(Segment::Key(k.get_ref()));
-            let val = self.value(v, depth + 1);
-            self.rec.pop(len);
+            let mut child = Node::at(self.pos(v.span().start));
+            let val = self.value(v, &mut child, depth + 1);
+            // DeTable keys are unique, so every insert appends and stays aligned with `children`
             m.insert(k.into_inner().into_owned(), val);
+            node.children.push(child);
         }
         Value::Map(m)
     }
 
-    fn value(&mut self, v: Spanned<DeValue<'_>>, depth: usize) -> Value {
+    fn value(&mut self, v: Spanned<DeValue<'_>>, node: &mut Node, depth: usize) -> Value {
         let start = v.span().start;
-        self.record(start);
         if depth > MAX_DEPTH {
-            let (l, c) = self.lines.line_col(self.text, start);
-            self.errors.push(self.rec.error(
-                "toml",
-                l,
-                c,
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            ));
+            self.error(start, format!("nesting deeper than {MAX_DEPTH} levels"));
             return Value::Null;
         }
         match v.into_inner() {
@@ -79,13 +86,7 @@ impl Walker<'_, '_> {
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
                 Ok(n) => Value::Int(n),
                 Err(_) => {
-                    let (l, c) = self.lines.line_col(self.text, start);
-                    self.errors.push(self.rec.error(
-                        "toml",
-                        l,
-                        c,
-                        "integer out of range for 64 bits",
-                    ));
+                    self.error(start, "integer out of range for 64 bits".to_owned());
                     Value::Null
                 }
             },
@@ -94,14 +95,15 @@ impl Walker<'_, '_> {
             DeValue::Datetime(d) => Value::String(d.to_string()),
             DeValue::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
-                for (i, e) in a.into_iter().enumerate() {
-                    let len = self.rec.push(Segment::Index(i));
-                    out.push(self.value(e, depth + 1));
-                    self.rec.pop(len);
+                node.children.reserve_exact(a.len());
+                for e in a {
+                    let mut child = Node::at(self.pos(e.span().start));
+                    out.push(self.value(e, &mut child, depth + 1));
+                    node.children.push(child);
                 }
                 Value::Seq(out)
             }
-            DeValue::Table(t) => self.table(t, depth),
+            DeValue::Table(t) => self.table(t, node, depth),
         }
     }
 }

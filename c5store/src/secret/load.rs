@@ -2,11 +2,12 @@
 //! `.c5encval` values after merge), [`SopsSource`] (decrypts SOPS files as they load, before
 //! merge, since their MAC covers the whole file) and [`Builder::secrets`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::builder::Builder;
 use crate::error::LoadError;
-use crate::merge::{Layer, Merged, Origins};
+use crate::merge::{Layer, Merged};
 use crate::origin::Origin;
 use crate::pipeline::Transform;
 use crate::source::{LoadContext, Source};
@@ -38,15 +39,22 @@ fn to_load_error(e: DecryptError, origin: Option<Origin>) -> LoadError {
 
 impl Transform for SecretResolver {
     fn apply(&self, merged: &mut Merged) -> Result<(), Vec<LoadError>> {
-        let origin_of = |path: &str| merged.provenance.get(path).map(|p| p.origin.clone());
         let mut secret_paths = Vec::new();
         collect_envelopes(&merged.tree, &mut String::new(), &mut secret_paths);
-        let locate = |p: &str| origin_of(p).and_then(|o| o.location());
+        // where each envelope was defined, looked up before the tree is rewritten
+        let origins: HashMap<&str, Origin> = secret_paths
+            .iter()
+            .filter_map(|p| {
+                let o = merged.provenance.origin(&merged.tree, p)?;
+                Some((p.as_str(), o))
+            })
+            .collect();
+        let locate = |p: &str| origins.get(p).and_then(Origin::location);
         let result = resolve_secrets(&mut merged.tree, &self.keyring, &locate);
         // lower layers a secret overrode are not shown by `explain` either
         for path in &secret_paths {
-            if let Some(prov) = merged.provenance.get_mut(path) {
-                for o in &mut prov.overridden {
+            if let Some(over) = merged.provenance.overridden_mut(&merged.tree, path) {
+                for o in over {
                     o.value = redacted();
                 }
             }
@@ -54,7 +62,10 @@ impl Transform for SecretResolver {
         result.map(|_| ()).map_err(|errs| {
             errs.into_iter()
                 .map(|e| {
-                    let origin = envelope_origin(&merged.provenance, &e.key_path);
+                    let origin = origins
+                        .get(e.key_path.as_str())
+                        .cloned()
+                        .or_else(|| merged.provenance.nearest_origin(&merged.tree, &e.key_path));
                     to_load_error(e, origin)
                 })
                 .collect()
@@ -64,14 +75,6 @@ impl Transform for SecretResolver {
 
 fn redacted() -> Value {
     Value::Secret(Arc::new(SecretString::default()))
-}
-
-fn envelope_origin(prov: &crate::merge::ProvenanceMap, path: &str) -> Option<Origin> {
-    let mut inner = path.to_owned();
-    push_segment(&mut inner, Segment::Key(super::C5ENCVAL_KEY));
-    [path.to_owned(), format!("{inner}[2]"), inner]
-        .iter()
-        .find_map(|p| prov.get(p).map(|p| p.origin.clone()))
 }
 
 fn collect_envelopes(v: &Value, path: &mut String, out: &mut Vec<String>) {
@@ -120,7 +123,18 @@ pub fn decrypt_sops_layer(layer: &mut Layer, keyring: &Keyring) -> Result<(), Lo
     if !sops::is_sops_document(&layer.tree) {
         return Ok(());
     }
-    let origins: &Origins = &layer.origins;
+    if !layer.positions.sources.is_empty() {
+        // decryption reshapes the tree (the `sops` key goes), which node-aligned origins
+        // cannot follow: keep them by path instead
+        layer.origins = layer
+            .positions
+            .entries(&layer.tree)
+            .into_iter()
+            .map(|(p, prov)| (p, prov.origin))
+            .collect();
+        layer.positions = crate::prov_tree::ProvenanceTree::default();
+    }
+    let origins = &layer.origins;
     let fallback = layer.fallback.clone();
     let origin_of = |p: &str| origins.get(p).cloned();
     let locate = |p: &str| {

@@ -257,6 +257,7 @@ fn build_layer(
     Ok(vec![Layer {
         tree,
         origins,
+        positions: Default::default(),
         fallback,
         mode: MergeMode {
             append_arrays: false,

@@ -85,7 +85,13 @@ fn branch_gets_join_prefix_and_key() {
     assert_eq!(snap.branch("db.hosts").get::<&str>("[0]").unwrap(), "a");
     assert_eq!(snap.branch("db.hosts").get::<&str>("1").unwrap(), "b");
     assert_eq!(snap.branch("servers[1]").get::<&str>("name").unwrap(), "s1");
-    assert_eq!(snap.branch("servers").branch("[0]").get::<&str>("name").unwrap(), "s0");
+    assert_eq!(
+        snap.branch("servers")
+            .branch("[0]")
+            .get::<&str>("name")
+            .unwrap(),
+        "s0"
+    );
     assert!(snap.branch("db").get::<u16>("nope").is_err());
     let long = "x".repeat(300);
     assert!(snap.branch(&long).value("y").is_none());

@@ -182,7 +182,9 @@ proptest! {
         strip_nulls(&mut expect);
         prop_assert_eq!(&merged.tree, &expect);
         let mut paths: Vec<String> = all_nodes(&merged.tree).into_iter().map(|(p, _)| p).collect();
-        let mut prov: Vec<String> = merged.provenance.keys().cloned().collect();
+        let entries: std::collections::HashMap<String, c5store::Provenance> =
+            merged.provenance.entries(&merged.tree).into_iter().collect();
+        let mut prov: Vec<String> = entries.keys().cloned().collect();
         paths.sort();
         prov.sort();
         prop_assert_eq!(&paths, &prov, "one provenance entry per node, no stale ones");
@@ -190,7 +192,7 @@ proptest! {
             if !v.is_leaf() || path.is_empty() {
                 continue;
             }
-            let p = &merged.provenance[&path];
+            let p = &entries[&path];
             let i: usize = p.origin.source[1..].parse().unwrap();
             prop_assert_eq!(layers[i].get_path(&path), Some(&v), "winner of {} is L{}", path, i);
             for o in &p.overridden {

@@ -137,10 +137,16 @@ fn first_layer_taken_whole_matches_the_node_by_node_merge() {
         Origin::named("pre"),
     );
     let by_node = merge([pre, layer]);
-    assert_eq!(whole.provenance.len() + 1, by_node.provenance.len());
-    for (path, p) in &whole.provenance {
+    let whole_entries = whole.provenance.entries(&whole.tree);
+    let by_node_entries = by_node.provenance.entries(&by_node.tree);
+    assert_eq!(whole_entries.len() + 1, by_node_entries.len());
+    for (path, p) in whole_entries {
         if !path.is_empty() {
-            assert_eq!(Some(p), by_node.provenance.get(path), "{path}");
+            assert_eq!(
+                Some(p),
+                by_node.provenance.get(&by_node.tree, &path),
+                "{path}"
+            );
         }
     }
 }

@@ -67,6 +67,7 @@ fn plain_directory_loads_every_supported_file_sorted_by_name() {
     let e = snap.explain("v").unwrap();
     let files: Vec<&str> = e
         .provenance
+        .as_ref()
         .unwrap()
         .overridden
         .iter()

@@ -68,7 +68,7 @@ pub(crate) fn origin_position(
     path: &str,
 ) -> Option<(usize, usize)> {
     let layer = c5store::parse(format, src, None).ok()?;
-    let origin = layer.origins.get(path)?;
+    let origin = layer.origin_of(path)?;
     let line = usize::try_from(origin.line).ok()?;
     let col = usize::try_from(origin.col).ok()?;
     (line > 0 && col > 0).then_some((line, col))
