@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rules_engine::rule::load_rule_file;
 use rules_engine::unittest::{self, Files, Stream};
 
 /// Reads test and rule files from the file system; globs the last path component.
@@ -51,31 +50,51 @@ impl Files for FsFiles {
     }
 }
 
-/// `notifyd check rules FILE...`: loads every file, prints each problem with file:line:col.
+/// Like promtool's argument check (kingpin `ExistingFiles`): every path must exist before
+/// anything runs; prints `notifyd: error: path 'X' does not exist, try --help`.
+fn missing_path(files: &[PathBuf], err: &mut dyn Write) -> std::io::Result<bool> {
+    match files.iter().find(|f| !f.exists()) {
+        Some(f) => {
+            writeln!(
+                err,
+                "notifyd: error: path '{}' does not exist, try --help",
+                f.display()
+            )?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// `notifyd check rules FILE...`: promtool's checks and texts, then this crate's loader (which
+/// may reject more, e.g. duplicate rules in a group: then the exit code is 1 where promtool's
+/// duplicate-rule lint alone exits 0).
 pub fn check_rules(
     files: &[PathBuf],
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<u8> {
+    if missing_path(files, err)? {
+        return Ok(1);
+    }
     let mut failed = false;
     for f in files {
         let name = f.display().to_string();
         writeln!(out, "Checking {name}")?;
-        let result = FsFiles.read(&name).map_err(|e| vec![e]).and_then(|text| {
-            load_rule_file(&name, &text)
-                .map_err(|es| es.errors.iter().map(|e| e.to_string()).collect())
-        });
-        match result {
-            Ok(groups) => {
-                let n: usize = groups.iter().map(|g| g.rules.len()).sum();
-                writeln!(out, "  SUCCESS: {n} rules found")?;
-            }
-            Err(errs) => {
-                failed = true;
-                writeln!(err, "  FAILED:")?;
-                for e in errs {
-                    writeln!(err, "{e}")?;
-                }
+        let outcome = match FsFiles.read(&name) {
+            Ok(text) => unittest::check_rule_file(&name, &text),
+            Err(e) => unittest::CheckOutcome {
+                errors: vec![format!("{name}: {e}")],
+                ..Default::default()
+            },
+        };
+        if outcome.errors.is_empty() {
+            writeln!(out, "  SUCCESS: {} rules found", outcome.rules)?;
+        } else {
+            failed |= !outcome.lint_only;
+            writeln!(err, "  FAILED:")?;
+            for e in &outcome.errors {
+                writeln!(err, "{e}")?;
             }
         }
         writeln!(out)?;
@@ -89,6 +108,9 @@ pub fn test_rules(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<u8> {
+    if missing_path(files, err)? {
+        return Ok(1);
+    }
     let mut failed = false;
     for f in files {
         let report = unittest::run_file(&f.display().to_string(), &FsFiles);
@@ -141,7 +163,10 @@ mod tests {
             1
         );
         let err = String::from_utf8_lossy(&e);
-        assert!(err.contains("bad.yml:6:5: unknown field `fro`"), "{err}");
+        assert!(
+            err.contains("field fro not found in type rulefmt.RuleNode"),
+            "{err}"
+        );
         let t = dir.path().join("t.yml");
         std::fs::write(&t, "rule_files: [r.yml]\ntests:\n- interval: 1m\n  input_series:\n  - series: up{job=\"a\"}\n    values: 1 1 1\n  alert_rule_test:\n  - eval_time: 1m\n    alertname: Up\n    exp_alerts:\n    - exp_labels: {job: a, sev: x}\n").unwrap();
         let (mut o, mut e) = (Vec::new(), Vec::new());

@@ -17,7 +17,11 @@
 //! interval`, expression tests run at the end. The crate does no I/O: files are read through
 //! [`Files`].
 
+mod goyaml;
 mod notation;
+mod promrules;
+mod report;
+mod series;
 
 use std::collections::BTreeMap;
 
@@ -25,12 +29,15 @@ use serde::Deserialize;
 
 use crate::engine::{Engine, EngineConfig, Event};
 use crate::eval::{self, Value};
-use crate::gofmt::fmt_big_e;
 use crate::input::{Labels, LogRecord, Sample};
 use crate::rule::{Group, PromDuration, load_rule_file};
-use crate::syntax::parse_expr;
+use crate::syntax::{parse_expr, prometheus_message};
 use crate::yaml;
 pub use notation::{SeqValue, go_duration, go_quote, pairs_string, parse_metric, parse_values};
+pub use promrules::{CheckOutcome, check_rule_file};
+pub use report::{Report, Stream};
+use report::{alerts_string, indent, samples_string, sort_key};
+pub use series::parse_series_desc;
 
 /// Access to files for the test runner (the caller does the I/O).
 pub trait Files {
@@ -181,52 +188,6 @@ pub struct ExpSampleSpec {
     pub value: f64,
 }
 
-/// The result of one test file, printable like promtool.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Report {
-    /// The test file.
-    pub file: String,
-    /// Warnings (printed to stderr before the verdict).
-    pub warnings: Vec<String>,
-    /// Failures; empty when the file passed.
-    pub errors: Vec<String>,
-}
-
-/// Where a line of output goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-impl Report {
-    /// Whether every test passed.
-    pub fn passed(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// The output promtool prints for this file, line by line (each chunk ends a line).
-    pub fn output(&self) -> Vec<(Stream, String)> {
-        let mut out = vec![(Stream::Stdout, format!("Unit Testing:  {}", self.file))];
-        for w in &self.warnings {
-            out.push((Stream::Stderr, w.clone()));
-        }
-        if self.errors.is_empty() {
-            out.push((Stream::Stdout, "  SUCCESS".into()));
-        } else {
-            out.push((Stream::Stderr, "  FAILED:".into()));
-            for e in &self.errors {
-                out.push((Stream::Stderr, e.clone()));
-                out.push((Stream::Stdout, String::new()));
-            }
-        }
-        out.push((Stream::Stdout, String::new()));
-        out
-    }
-}
-
 /// Label or annotation pairs in name order (empty values kept, as promtool compares them).
 pub type Pairs = Vec<(String, String)>;
 
@@ -291,13 +252,27 @@ pub fn run_file_with_actuals(path: &str, files: &dyn Files) -> (Report, Vec<Actu
             return (report, actuals);
         }
     };
-    let spec: TestFileSpec = match yaml::parse(&src).and_then(|n| {
-        if n.is_null() {
-            yaml::from_str("{}").map(|(v, _)| v)
-        } else {
-            yaml::from_node(&n)
+    // promtool decodes with yaml.v2's UnmarshalStrict: its texts for syntax, unknown-field
+    // and type errors, then this crate's typed decode (which should not fail after that)
+    let root = match yaml::parse(&src) {
+        Ok(r) => r,
+        Err(e) => {
+            report
+                .errors
+                .push(goyaml::syntax_message(&e, &src, goyaml::Dialect::V2));
+            return (report, actuals);
         }
-    }) {
+    };
+    if let Some(m) = goyaml::decode(&root, &goyaml::TEST_FILE, goyaml::Dialect::V2, true).message()
+    {
+        report.errors.push(m);
+        return (report, actuals);
+    }
+    let spec: TestFileSpec = match if root.is_null() {
+        yaml::from_str("{}").map(|(v, _)| v)
+    } else {
+        yaml::from_node(&root)
+    } {
         Ok(s) => s,
         Err(e) => {
             let sep = if e.pos.is_some() { ":" } else { ": " };
@@ -333,19 +308,28 @@ pub fn run_file_with_actuals(path: &str, files: &dyn Files) -> (Report, Vec<Actu
             return (report, actuals);
         }
     }
-    // load rule files once; load errors fail every test group, as in promtool
+    // load rule files once; as promtool's rule manager, stop at the first file with errors,
+    // whose errors then fail every test group
     let mut groups: Vec<Group> = Vec::new();
     let mut load_errors = Vec::new();
     for f in &rule_files {
         match files.read(f) {
             Err(e) => load_errors.push(e),
-            Ok(text) => match load_rule_file(f, &text) {
-                Ok(g) => groups.extend(g),
-                Err(es) => load_errors.extend(es.errors.iter().map(|e| match e.pos {
-                    Some(p) => format!("{}: {}:{}: {}", e.file, p.line, p.col, e.message),
-                    None => format!("{}: {}", e.file, e.message),
-                })),
-            },
+            Ok(text) => {
+                load_errors = promrules::rule_file_errors(f, &text);
+                if load_errors.is_empty() {
+                    match load_rule_file(f, &text) {
+                        Ok(g) => groups.extend(g),
+                        Err(es) => load_errors.extend(es.errors.iter().map(|e| match e.pos {
+                            Some(p) => format!("{}: {}:{}: {}", e.file, p.line, p.col, e.message),
+                            None => format!("{}: {}", e.file, e.message),
+                        })),
+                    }
+                }
+            }
+        }
+        if !load_errors.is_empty() {
+            break;
         }
     }
     groups.sort_by_key(|g| order.get(g.name.as_str()).copied().unwrap_or(0));
@@ -360,49 +344,6 @@ pub fn run_file_with_actuals(path: &str, files: &dyn Files) -> (Report, Vec<Actu
         actuals.push(act);
     }
     (report, actuals)
-}
-
-fn sort_key(pairs: &[(String, String)]) -> Vec<(String, String)> {
-    pairs.to_vec()
-}
-
-fn alerts_string(list: &GotAlerts) -> String {
-    if list.is_empty() {
-        return "[]".into();
-    }
-    let one = |(l, a): &(Pairs, Pairs)| {
-        format!(
-            "Labels:{}\nAnnotations:{}",
-            pairs_string(l),
-            pairs_string(a)
-        )
-    };
-    let mut s = format!("[\n0:{}", indent(&format!("\n{}", one(&list[0])), "  "));
-    for (i, item) in list.iter().enumerate().skip(1) {
-        s.push_str(&format!(
-            ",\n{i}:{}",
-            indent(&format!("\n{}", one(item)), "  ")
-        ));
-    }
-    s.push_str("\n]");
-    s
-}
-
-/// promtool's `indentLines`: prefixes every line but the first.
-fn indent(s: &str, prefix: &str) -> String {
-    s.split('\n')
-        .collect::<Vec<_>>()
-        .join(&format!("\n{prefix}"))
-}
-
-fn samples_string(list: &[(Labels, f64)]) -> String {
-    if list.is_empty() {
-        return "nil".into();
-    }
-    list.iter()
-        .map(|(l, v)| format!("{l} {}", fmt_big_e(*v)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn run_group(tg: &TestGroupSpec, groups: &[Group], eval_interval: i64) -> (Vec<String>, Actuals) {
@@ -428,12 +369,8 @@ fn run_group(tg: &TestGroupSpec, groups: &[Group], eval_interval: i64) -> (Vec<S
     let interval = tg.interval.map_or(0, |d| d.0);
     let mut samples: Vec<(i64, Labels, f64)> = Vec::new();
     for s in &tg.input_series {
-        let labels = match parse_metric(&s.series) {
-            Ok(l) => l,
-            Err(e) => return (vec![e], act),
-        };
-        let values = match parse_values(&s.values) {
-            Ok(v) => v,
+        let (labels, values) = match parse_series_desc(&s.series, &s.values) {
+            Ok(lv) => lv,
             Err(e) => return (vec![e], act),
         };
         for (i, v) in values.into_iter().enumerate() {
@@ -580,7 +517,7 @@ fn run_group(tg: &TestGroupSpec, groups: &[Group], eval_interval: i64) -> (Vec<S
             )
         };
         let got = match parse_expr(&case.expr) {
-            Err(e) => Err(format!("{}:{}: parse error: {}", e.line, e.col, e.message)),
+            Err(e) => Err(prometheus_message(&case.expr, &e)),
             Ok(expr) => match eval::eval_instant(&expr, engine.store(), case.eval_time.0) {
                 Err(e) => Err(e.to_string()),
                 Ok(Value::Vector(v)) => Ok(v

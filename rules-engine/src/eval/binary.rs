@@ -142,14 +142,11 @@ fn vector_vector(
         let sig = signature(&s.labels, m);
         if let Some(&j) = one_sigs.get(&sig) {
             let side = if one_to_many { "left" } else { "right" };
-            let matched = if m.on {
-                s.labels.filtered(|n| m.labels.iter().any(|x| x == n))
-            } else {
-                s.labels.filtered(|n| !m.labels.iter().any(|x| x == n))
-            };
+            // Prometheus' `MatchLabels`: the signature's labels (no name unless `on` names
+            // it), then the earlier series and this one
             return Err(EvalError::Matching(format!(
-                "found duplicate series for the match group {matched} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                s.labels, one[j].labels
+                "found duplicate series for the match group {sig} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                one[j].labels, s.labels
             )));
         }
         one_sigs.insert(sig, i);

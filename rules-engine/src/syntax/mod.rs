@@ -7,10 +7,12 @@ mod lex;
 mod logparse;
 mod parse;
 mod print;
+mod promerr;
 
 pub use ast::*;
 pub use functions::Function;
 pub use print::{format_duration, format_number};
+pub use promerr::prometheus_message;
 
 /// A parse error with a 1-based position in the expression source.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
