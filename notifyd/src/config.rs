@@ -298,9 +298,7 @@ fn decode_global(cx: &mut Cx, node: Option<&yaml::Node>) -> Global {
             hello: cx.opt_string(&f, "smtp_hello", w),
             smarthost: cx.opt_string(&f, "smtp_smarthost", w),
             auth_username: cx.opt_string(&f, "smtp_auth_username", w),
-            auth_password: cx
-                .opt_string(&f, "smtp_auth_password", w)
-                .map(receivers::Secret::new),
+            auth_password: receivers::opt_secret(cx, &f, "smtp_auth_password", w),
             auth_password_file: cx.opt_string(&f, "smtp_auth_password_file", w),
             auth_identity: cx.opt_string(&f, "smtp_auth_identity", w),
             require_tls: cx.bool(&f, "smtp_require_tls", w).unwrap_or(true),

@@ -94,7 +94,10 @@ fn alertmanager_file_loads() {
     );
     let web = &c.receiver("team-Y-web").unwrap().webhook[0];
     assert!(web.send_resolved, "webhook default true");
-    assert_eq!(web.http.bearer_token.as_ref().unwrap().expose(), "s3cret");
+    assert_eq!(
+        web.http.bearer_token.as_ref().unwrap().plain(),
+        Some("s3cret")
+    );
     assert_eq!(c.inhibit_rules.len(), 2);
     assert_eq!(
         matcher::format_matchers(&c.inhibit_rules[1].target_matchers),

@@ -80,7 +80,8 @@ async fn delivers_retries_transient_and_dead_letters_permanent() {
 #[tokio::test]
 async fn expired_entries_are_dead_lettered() {
     let mut config = fast();
-    config.retry.deadline = Duration::from_millis(30);
+    // Long enough that a slow first commit on a loaded machine still leaves room for retries.
+    config.retry.deadline = Duration::from_millis(400);
     let (_dir, outbox, rec, d) = setup(config);
     for _ in 0..1000 {
         rec.fail_next(DeliveryError::transient("down"));
@@ -94,6 +95,10 @@ async fn expired_entries_are_dead_lettered() {
         dead.attempts >= 2,
         "retried until the deadline: {}",
         dead.attempts
+    );
+    assert!(
+        dead.failed_ms >= dead.created_ms + 400,
+        "given up only at the deadline"
     );
     assert!(rec.delivered().is_empty());
     join.abort();

@@ -13,6 +13,7 @@ pub mod render;
 pub mod route;
 pub mod route_cli;
 pub mod silence;
+pub mod silence_file;
 pub mod timeinterval;
 pub mod tmpl;
 pub mod yaml;

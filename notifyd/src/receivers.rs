@@ -1,34 +1,22 @@
 //! Receivers: `email_configs` and `webhook_configs` decoded from Alertmanager YAML.
 //!
 //! Other integrations (Slack, PagerDuty, ...) load with a warning and deliver nothing. Secrets
-//! (SMTP passwords, bearer tokens, HMAC keys) are held in [`Secret`], whose `Debug` is redacted.
+//! (SMTP passwords, bearer tokens, HMAC keys, webhook URLs) are held in [`Secret`], whose `Debug`
+//! is redacted; they may be c5store-encrypted in the file (see `receivers/secret.rs`). Turning a
+//! receiver into notifier configs (reading `*_file` settings, decrypting) is in
+//! `receivers/build.rs`.
+
+mod build;
+mod secret;
 
 use std::collections::BTreeMap;
-use std::fmt;
+
+pub use build::ReceiverError;
+pub(crate) use secret::opt_secret;
+pub use secret::{Keys, Secret};
 
 use crate::decode::Cx;
 use crate::yaml::{Node, Pos};
-
-/// A secret string: never shown by `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(s: String) -> Self {
-        Secret(s)
-    }
-    /// The secret value, for the transport that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<secret>")
-    }
-}
 
 /// SMTP defaults from `global` (`smtp_*`).
 #[derive(Debug, Clone, Default)]
@@ -186,136 +174,6 @@ pub fn target_name(receiver: &str, kind: IntegrationKind, index: usize) -> Strin
     format!("{receiver}/{k}/{index}")
 }
 
-/// A receiver could not be turned into notifier configs (a referenced file is unreadable, ...).
-#[derive(Debug, thiserror::Error)]
-#[error("receiver {receiver:?}: {message}")]
-pub struct ReceiverError {
-    /// The receiver.
-    pub receiver: String,
-    /// What went wrong (never contains a secret).
-    pub message: String,
-}
-
-impl Receiver {
-    /// The notifier configs of every integration, named by [`target_name`], in the order of
-    /// [`Receiver::integrations`]. Reads `*_file` settings (passwords, URLs, CA files).
-    ///
-    /// Mapping: `smarthost` port 465 → implicit TLS; `require_tls: true` → STARTTLS (required);
-    /// `require_tls: false` → plain text, which notifiers accepts only for loopback hosts.
-    pub fn notifier_configs(
-        &self,
-    ) -> Result<Vec<(String, notifiers::NotifierConfig)>, ReceiverError> {
-        let fail = |message: String| ReceiverError {
-            receiver: self.name.clone(),
-            message,
-        };
-        let read = |path: &str, what: &str| {
-            std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|e| fail(format!("cannot read {what} file {path}: {e}")))
-        };
-        let read_pem = |tls: &TlsConfig| -> Result<Vec<Vec<u8>>, ReceiverError> {
-            match &tls.ca_file {
-                Some(p) => std::fs::read(p)
-                    .map(|b| vec![b])
-                    .map_err(|e| fail(format!("cannot read ca_file {p}: {e}"))),
-                None => Ok(Vec::new()),
-            }
-        };
-        let mut out = Vec::new();
-        for (i, e) in self.email.iter().enumerate() {
-            let (host, port) =
-                match e.smarthost.rsplit_once(':') {
-                    Some((h, p)) => (
-                        h.trim_start_matches('[').trim_end_matches(']').to_string(),
-                        Some(p.parse::<u16>().map_err(|_| {
-                            fail(format!("bad smarthost port in {:?}", e.smarthost))
-                        })?),
-                    ),
-                    None => (e.smarthost.clone(), None),
-                };
-            let to =
-                e.to.split(',')
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .collect();
-            let mut c = notifiers::EmailConfig::new(host, e.from.clone(), to);
-            c.port = port;
-            c.security = if port == Some(465) {
-                notifiers::SmtpSecurity::ImplicitTls
-            } else if e.require_tls {
-                notifiers::SmtpSecurity::StartTls
-            } else {
-                notifiers::SmtpSecurity::PlainLoopbackOnly
-            };
-            let password = match (&e.auth_password, &e.auth_password_file) {
-                (Some(p), _) => Some(p.expose().to_string()),
-                (None, Some(f)) => Some(read(f, "auth_password")?),
-                (None, None) => None,
-            };
-            if let (Some(user), Some(pw)) = (&e.auth_username, password) {
-                c.credentials = Some((user.clone(), notifiers::Secret::new(pw)));
-            }
-            c.hello_name = Some(e.hello.clone());
-            c.extra_root_certs_pem = read_pem(&e.tls)?;
-            out.push((
-                target_name(&self.name, IntegrationKind::Email, i),
-                notifiers::NotifierConfig::Email(c),
-            ));
-        }
-        for (i, w) in self.webhook.iter().enumerate() {
-            let url = match (&w.url, &w.url_file) {
-                (Some(u), _) => u.expose().to_string(),
-                (None, Some(f)) => read(f, "url")?,
-                (None, None) => return Err(fail("webhook without url".into())),
-            };
-            let mut c = notifiers::WebhookConfig::new(url);
-            c.headers = w
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            c.max_alerts = usize::try_from(w.max_alerts).unwrap_or(usize::MAX);
-            let bearer = match (&w.http.bearer_token, &w.http.bearer_token_file) {
-                (Some(t), _) => Some(t.expose().to_string()),
-                (None, Some(f)) => Some(read(f, "bearer_token")?),
-                (None, None) => None,
-            };
-            c.auth = match (bearer, &w.http.basic_username) {
-                (Some(t), _) => Some(notifiers::WebhookAuth::Bearer(notifiers::Secret::new(t))),
-                (None, Some(u)) => Some(notifiers::WebhookAuth::Basic {
-                    username: u.clone(),
-                    password: notifiers::Secret::new(
-                        w.http
-                            .basic_password
-                            .as_ref()
-                            .map(|p| p.expose().to_string())
-                            .unwrap_or_default(),
-                    ),
-                }),
-                (None, None) => None,
-            };
-            let hmac = match (&w.hmac_secret, &w.hmac_secret_file) {
-                (Some(s), _) => Some(s.expose().to_string()),
-                (None, Some(f)) => Some(read(f, "hmac_secret")?),
-                (None, None) => None,
-            };
-            c.signing_secret = hmac.map(notifiers::Secret::new);
-            c.extra_root_certs_pem = read_pem(&w.http.tls)?;
-            if w.body_template.is_some() {
-                c.body = notifiers::WebhookBody::Rendered {
-                    content_type: w.body_content_type.clone(),
-                };
-            }
-            out.push((
-                target_name(&self.name, IntegrationKind::Webhook, i),
-                notifiers::NotifierConfig::Webhook(c),
-            ));
-        }
-        Ok(out)
-    }
-}
-
 const RECEIVER: &[&str] = &["name", "email_configs", "webhook_configs"];
 const RECEIVER_UNSUPPORTED: &[&str] = &[
     "pagerduty_configs",
@@ -449,7 +307,7 @@ fn decode_email(cx: &mut Cx, node: &Node, smtp: &SmtpDefaults, recv: &str) -> Op
         .get("tls_config")
         .map(|n| decode_tls(cx, n, w))
         .unwrap_or_default();
-    let password = cx.opt_string(&f, "auth_password", w).map(Secret::new);
+    let password = opt_secret(cx, &f, "auth_password", w);
     Some(EmailConfig {
         send_resolved: cx.bool(&f, "send_resolved", w).unwrap_or(false),
         to,
@@ -494,7 +352,7 @@ fn decode_webhook(cx: &mut Cx, node: &Node, recv: &str) -> Option<WebhookConfig>
     let what = format!("{recv}: webhook config");
     let f = cx.fields(node, &what, WEBHOOK, &[]);
     let w = what.as_str();
-    let url = cx.opt_string(&f, "url", w).filter(|s| !s.is_empty());
+    let url = opt_secret(cx, &f, "url", w).filter(|s| s.plain() != Some(""));
     let url_file = cx.opt_string(&f, "url_file", w).filter(|s| !s.is_empty());
     match (&url, &url_file) {
         (None, None) => cx.err(
@@ -505,7 +363,10 @@ fn decode_webhook(cx: &mut Cx, node: &Node, recv: &str) -> Option<WebhookConfig>
             node.pos,
             format!("{w}: at most one of url & url_file must be configured"),
         ),
-        (Some(u), None) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+        (Some(u), None)
+            if u.plain()
+                .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) =>
+        {
             let pos = f.get("url").map_or(node.pos, |n| n.pos);
             cx.err(
                 pos,
@@ -522,7 +383,7 @@ fn decode_webhook(cx: &mut Cx, node: &Node, recv: &str) -> Option<WebhookConfig>
     }
     Some(WebhookConfig {
         send_resolved: cx.bool(&f, "send_resolved", w).unwrap_or(true),
-        url: url.map(Secret::new),
+        url,
         url_file,
         max_alerts: cx.u64(&f, "max_alerts", w).unwrap_or(0),
         http: f
@@ -533,7 +394,7 @@ fn decode_webhook(cx: &mut Cx, node: &Node, recv: &str) -> Option<WebhookConfig>
                 ..HttpConfig::default()
             }),
         headers,
-        hmac_secret: cx.opt_string(&f, "hmac_secret", w).map(Secret::new),
+        hmac_secret: opt_secret(cx, &f, "hmac_secret", w),
         hmac_secret_file: cx.opt_string(&f, "hmac_secret_file", w),
         body_template: cx.opt_string(&f, "body_template", w),
         body_content_type: cx
@@ -548,7 +409,7 @@ fn decode_http(cx: &mut Cx, node: &Node, parent: &str) -> HttpConfig {
     let w = what.as_str();
     let mut h = HttpConfig {
         follow_redirects: cx.bool(&f, "follow_redirects", w).unwrap_or(true),
-        bearer_token: cx.opt_string(&f, "bearer_token", w).map(Secret::new),
+        bearer_token: opt_secret(cx, &f, "bearer_token", w),
         bearer_token_file: cx.opt_string(&f, "bearer_token_file", w),
         tls: f
             .get("tls_config")
@@ -560,7 +421,7 @@ fn decode_http(cx: &mut Cx, node: &Node, parent: &str) -> HttpConfig {
         let bw = format!("{w}: basic_auth");
         let b = cx.fields(n, &bw, &["username", "password"], &["password_file"]);
         h.basic_username = cx.opt_string(&b, "username", &bw);
-        h.basic_password = cx.opt_string(&b, "password", &bw).map(Secret::new);
+        h.basic_password = opt_secret(cx, &b, "password", &bw);
     }
     if let Some(n) = f.get("authorization") {
         let aw = format!("{w}: authorization");
@@ -574,8 +435,8 @@ fn decode_http(cx: &mut Cx, node: &Node, parent: &str) -> HttpConfig {
                 format!("{aw}: only type Bearer is supported, not {ty:?}; ignored"),
             );
         } else {
-            if let Some(c) = cx.opt_string(&a, "credentials", &aw) {
-                h.bearer_token = Some(Secret::new(c));
+            if let Some(c) = opt_secret(cx, &a, "credentials", &aw) {
+                h.bearer_token = Some(c);
             }
             if let Some(c) = cx.opt_string(&a, "credentials_file", &aw) {
                 h.bearer_token_file = Some(c);

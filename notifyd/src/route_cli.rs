@@ -217,21 +217,12 @@ pub fn template_render(
 
 /// Reads a silences file (a JSON list; missing file = none).
 fn read_silences(file: &Path) -> Result<crate::silence::Silences, String> {
-    let saved: Vec<crate::silence::Silence> = match std::fs::read_to_string(file) {
-        Ok(s) => serde_json::from_str(&s).map_err(|e| format!("{}: {e}", file.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(format!("{}: {e}", file.display())),
-    };
-    crate::silence::Silences::from_saved(saved).map_err(|e| format!("{}: {e}", file.display()))
+    crate::silence_file::load(file).map_err(|e| e.to_string())
 }
 
-/// Writes a silences file atomically (temporary file, then rename).
+/// Writes a silences file atomically.
 fn write_silences(file: &Path, s: &crate::silence::Silences) -> Result<(), String> {
-    let json = serde_json::to_string_pretty(&s.to_saved()).map_err(|e| e.to_string())?;
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, json + "\n")
-        .and_then(|()| std::fs::rename(&tmp, file))
-        .map_err(|e| format!("{}: {e}", file.display()))
+    crate::silence_file::save(file, s).map_err(|e| e.to_string())
 }
 
 /// What `notifyd silence add` needs.

@@ -202,3 +202,65 @@ fn template_files_from_the_config_are_used() {
          --- email_configs[0].html\n<b>db1 db2 </b>\n"
     );
 }
+
+/// Silences made with the CLI live in a file; a policy started afterwards (a restarted daemon)
+/// loads them and applies them, and sees expiries made with the CLI when it reloads the file.
+#[test]
+fn silences_from_the_cli_apply_to_a_restarted_policy() {
+    use notifyd::group::AlertIn;
+    use notifyd::policy::Policy;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("silences.json");
+    let f = file.to_str().unwrap();
+    let add = notifyd(&[
+        "silence",
+        "add",
+        "--file",
+        f,
+        "--author",
+        "ops",
+        "--comment",
+        "db maintenance",
+        "--duration",
+        "2h",
+        r#"instance=~"db.*""#,
+    ]);
+    assert_eq!(add.status.code(), Some(0), "{}", text(&add.stderr));
+    let id = text(&add.stdout).trim().to_string();
+
+    let config = "route: {receiver: hook, group_by: [instance], group_wait: 0s}\n\
+                  receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:9/x'}]}]\n";
+    let start = |now: i64| {
+        let mut p = Policy::new(
+            notifyd::config::parse_str(config, "c.yml").unwrap().config,
+            "http://c5",
+        );
+        p.silences = notifyd::silence_file::load(&file).unwrap();
+        for instance in ["db1", "web1"] {
+            let alert = AlertIn {
+                labels: [("alertname", "Down"), ("instance", instance)]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+                annotations: Default::default(),
+                starts_at: now,
+                ends_at: None,
+                generator_url: String::new(),
+            };
+            p.ingest(alert, now);
+        }
+        p.tick(now)
+    };
+    let now = notifyd::clock::now_ms();
+    let out = start(now);
+    let instances: Vec<&str> = out
+        .iter()
+        .map(|d| d.notification.alerts[0].labels["instance"].as_str())
+        .collect();
+    assert_eq!(instances, ["web1"], "db1 is silenced after the restart");
+
+    let expire = notifyd(&["silence", "expire", "--file", f, &id]);
+    assert_eq!(expire.status.code(), Some(0), "{}", text(&expire.stderr));
+    let out = start(notifyd::clock::now_ms() + 1);
+    assert_eq!(out.len(), 2, "the expiry is applied too: {out:?}");
+}
