@@ -395,6 +395,20 @@ pub(crate) fn syntax_message(e: &YamlError, src: &str, dialect: Dialect) -> Stri
         Some((c, p)) if c.starts_with("while ") => (Some(c), p),
         _ => (None, e.message.as_str()),
     };
+    // saphyr's wording where libyaml says it differently
+    let (context, problem) = match problem {
+        "tabs disallowed within this context (block indentation)" => {
+            (context, "found character that cannot start any token")
+        }
+        "simple key expect ':'" => (context, "could not find expected ':'"),
+        // libyaml does not check the indentation of quoted scalars: it reads on to the end
+        "invalid indentation in quoted scalar" => (context, "found unexpected end of stream"),
+        "\"-\" is only valid inside a block" => (
+            Some("while parsing a flow node"),
+            "did not find expected node content",
+        ),
+        p => (context, p),
+    };
     let mut problem_line = e.pos.map_or(0, |p| p.line);
     if problem == "found unexpected end of stream" && dialect == Dialect::V2 {
         // libyaml's problem mark is the end of the text (saphyr points at the construct)

@@ -58,6 +58,14 @@ fn pairs(n: Option<&Node>) -> Vec<(String, String)> {
 pub(crate) fn rule_file_errors(file: &str, src: &str) -> Vec<String> {
     let root = match yaml::parse(src) {
         Ok(r) => r,
+        Err(e) if e.message.starts_with("mapping key ") => {
+            // yaml.v3 reports a repeated key as a type error of the typed decode only
+            let line = e.pos.map_or(0, |p| p.line);
+            return vec![format!(
+                "{file}: yaml: unmarshal errors:\n  line {line}: {}",
+                e.message
+            )];
+        }
         Err(e) => {
             // rulefmt decodes the text twice (typed, then as nodes): both fail alike
             let m = format!("{file}: {}", goyaml::syntax_message(&e, src, Dialect::V3));
