@@ -3,18 +3,20 @@
 //! returns the alert [`Transition`]s. Recording rules write their output into the store so that
 //! later rules see it. Never fails on data: problems become [`Diagnostic`]s.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod alerting;
+mod output;
+mod state;
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use crate::alert::{self, Alert, AlertState, Seen, Timing};
+use crate::alert::{self, Alert, AlertState};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Severity};
-use crate::error::StateError;
 use crate::eval::{self, LogPrefilter, Store, Value};
-use crate::input::{Labels, LogRecord, METRIC_NAME, Sample};
-use crate::rule::{Group, NoDataPolicy, Rule, RuleKind};
+use crate::input::{FxHashMap, Labels, LogRecord, Sample};
+use crate::rule::{Group, Rule, RuleKind};
 use crate::syntax::ExprKind;
-use crate::template::TemplateData;
+use output::{Derived, DerivedCache, Written};
+pub use state::{EngineState, RuleAlerts};
 
 /// Something the engine observes.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,9 +83,13 @@ pub struct Transition {
 
 pub(crate) struct RuleState {
     pub rule: Rule,
-    pub alerts: HashMap<Labels, Alert>,
+    pub alerts: FxHashMap<Labels, Alert>,
     /// Series written at the last evaluation (recording output, ALERTS), for stale markers.
-    pub written: HashSet<Labels>,
+    pub written: Written,
+    /// Result series labels → output / alert labels and annotations.
+    pub derived: DerivedCache,
+    /// Alert labels → its `ALERTS` / `ALERTS_FOR_STATE` label sets.
+    pub alert_series: FxHashMap<Labels, alerting::AlertSeries>,
     pub last_error: Option<String>,
 }
 
@@ -104,32 +110,6 @@ pub struct Engine {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// The exported alert state of an engine (serde; persist it and import it after a restart).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EngineState {
-    /// Format version.
-    pub version: u32,
-    /// Per rule: group, identity and its alerts.
-    pub rules: Vec<RuleAlerts>,
-    /// Next evaluation time per group name.
-    pub next_eval_ms: BTreeMap<String, i64>,
-}
-
-/// The alerts of one rule in an [`EngineState`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RuleAlerts {
-    /// Group name.
-    pub group: String,
-    /// Rule name.
-    pub name: String,
-    /// [`Rule::identity`].
-    pub identity: String,
-    /// The alert records.
-    pub alerts: Vec<Alert>,
-}
-
-const STATE_VERSION: u32 = 1;
-
 fn rule_states(groups: Vec<Group>) -> Vec<GroupState> {
     groups
         .into_iter()
@@ -138,8 +118,10 @@ fn rule_states(groups: Vec<Group>) -> Vec<GroupState> {
                 .into_iter()
                 .map(|rule| RuleState {
                     rule,
-                    alerts: HashMap::new(),
-                    written: HashSet::new(),
+                    alerts: FxHashMap::default(),
+                    written: Written::default(),
+                    derived: DerivedCache::default(),
+                    alert_series: FxHashMap::default(),
                     last_error: None,
                 })
                 .collect();
@@ -230,9 +212,10 @@ impl Engine {
                 }
             }
             Event::Log(rec) => {
-                if self.log_rules == 0 || !self.prefilter.any(&rec.line) {
+                if self.log_rules == 0 {
                     return;
                 }
+                // one scan of the line for all log rules' filters
                 self.prefilter.candidates(&rec.line, &mut self.candidates);
                 if self.candidates.is_empty() {
                     return;
@@ -348,23 +331,6 @@ impl Engine {
         }
     }
 
-    /// Writes `samples` for a rule and stale markers for the series it wrote last time but not
-    /// now.
-    fn write_series(&mut self, gi: usize, ri: usize, ts: i64, samples: Vec<(Labels, f64)>) {
-        let mut now_written = HashSet::with_capacity(samples.len());
-        for (l, v) in samples {
-            let _ = self.store.add_sample(&l, ts, v);
-            now_written.insert(l);
-        }
-        let rs = &mut self.groups[gi].rules[ri];
-        for old in rs.written.iter() {
-            if !now_written.contains(old) {
-                let _ = self.store.add_stale(old, ts);
-            }
-        }
-        rs.written = now_written;
-    }
-
     fn eval_rule(
         &mut self,
         gi: usize,
@@ -372,316 +338,68 @@ impl Engine {
         ts: i64,
         out: &mut Vec<Transition>,
     ) -> Result<(), String> {
-        let limit = self.groups[gi].group.limit;
         let rule = &self.groups[gi].rules[ri].rule;
         let vector = self.instant_vector(&rule.expr, ts);
         let vector = match vector {
             Ok(v) => v,
             Err(e) => {
                 // Prometheus marks the rule's previous output stale when it fails
-                self.write_series(gi, ri, ts, Vec::new());
+                self.groups[gi].rules[ri]
+                    .written
+                    .finish(&mut self.store, ts);
                 return Err(e);
             }
         };
         if rule.kind == RuleKind::Recording {
-            let mut seen = HashSet::with_capacity(vector.len());
-            let mut samples = Vec::with_capacity(vector.len());
-            for s in vector {
-                let mut pairs: Vec<(String, String)> = s
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                pairs.push((METRIC_NAME.to_string(), rule.name.clone()));
-                for l in &rule.labels {
-                    pairs.push((l.name.clone(), l.raw.clone()));
-                }
-                let labels = Labels::from_pairs(pairs);
-                if !seen.insert(labels.clone()) {
-                    self.write_series(gi, ri, ts, Vec::new());
-                    return Err(
-                        "vector contains metrics with the same labelset after applying rule labels"
-                            .into(),
-                    );
-                }
-                samples.push((labels, s.value));
-            }
-            if limit > 0 && samples.len() > limit {
-                self.write_series(gi, ri, ts, Vec::new());
-                return Err(format!(
-                    "exceeded limit of {limit} with {} series",
-                    samples.len()
-                ));
-            }
-            self.write_series(gi, ri, ts, samples);
-            return Ok(());
+            return self.eval_recording(gi, ri, ts, vector);
         }
         self.eval_alerting(gi, ri, ts, vector, out)
     }
 
-    fn template_data(&self, labels: &Labels, value: f64) -> TemplateData {
-        TemplateData {
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            external_labels: self.config.external_labels.clone(),
-            external_url: self.config.external_url.clone(),
-            value,
-        }
-    }
-
-    /// Whether an expression that returned nothing had no input either: for a comparison
-    /// against a number (`x > 5`, `5 < x`) its vector side must be empty too; otherwise the
-    /// empty result is the answer.
-    fn input_empty(&self, expr: &crate::syntax::Expr, ts: i64) -> bool {
-        use crate::syntax::Expr;
-        if let Expr::Binary(b) = expr
-            && b.op.is_comparison()
-            && !b.return_bool
-        {
-            let side = match (&b.lhs, &b.rhs) {
-                (l, Expr::Number(_)) => l,
-                (Expr::Number(_), r) => r,
-                _ => return true,
-            };
-            return self.instant_vector(side, ts).is_ok_and(|v| v.is_empty());
-        }
-        true
-    }
-
-    /// Final alert labels and rendered annotations of one result sample.
-    fn alert_labels(&self, rule: &Rule, s: &eval::Sample) -> (Labels, Vec<(String, String)>) {
-        let data = self.template_data(&s.labels, s.value);
-        let mut pairs: Vec<(String, String)> = s
-            .labels
-            .iter()
-            .filter(|(k, _)| *k != METRIC_NAME)
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        for l in &rule.labels {
-            let v = match &l.template {
-                Some(t) => t.render_or_error_text(&data),
-                None => l.raw.clone(),
-            };
-            pairs.push((l.name.clone(), v));
-        }
-        pairs.push(("alertname".to_string(), rule.name.clone()));
-        let annotations = rule
-            .annotations
-            .iter()
-            .map(|a| {
-                let v = match &a.template {
-                    Some(t) => t.render_or_error_text(&data),
-                    None => a.raw.clone(),
-                };
-                (a.name.clone(), v)
-            })
-            .collect();
-        (Labels::from_pairs(pairs), annotations)
-    }
-
-    fn eval_alerting(
+    /// Writes a recording rule's result (output labels cached per result series).
+    fn eval_recording(
         &mut self,
         gi: usize,
         ri: usize,
         ts: i64,
         vector: Vec<eval::Sample>,
-        out: &mut Vec<Transition>,
     ) -> Result<(), String> {
-        let rule = &self.groups[gi].rules[ri].rule;
-        let limit = self.groups[gi].group.limit;
-        let timing = Timing {
-            for_ms: rule.for_ms,
-            keep_firing_for_ms: rule.keep_firing_for_ms,
-            resolve_for_ms: rule.resolve_for_ms,
-        };
-        let no_data = vector.is_empty()
-            && rule.nodata != NoDataPolicy::Ok
-            && self.input_empty(&rule.expr, ts);
-        if no_data && rule.nodata == NoDataPolicy::KeepLast {
-            return Ok(());
-        }
-        let mut present: HashMap<Labels, (f64, Vec<(String, String)>)> = HashMap::new();
-        for s in &vector {
-            let (labels, ann) = self.alert_labels(rule, s);
-            if present.insert(labels, (s.value, ann)).is_some() {
+        let g = &mut self.groups[gi];
+        let limit = g.group.limit;
+        let rs = &mut g.rules[ri];
+        let store = &mut self.store;
+        let mut seen: FxHashMap<Labels, ()> = FxHashMap::default();
+        seen.reserve(vector.len());
+        let mut samples = Vec::with_capacity(vector.len());
+        for s in vector {
+            let d = rs.derived.entry(s.labels).or_insert_with_key(|l| Derived {
+                labels: output::recording_labels(&rs.rule, l),
+                annotations: Vec::new(),
+                value_bits: 0,
+                used: ts,
+            });
+            d.used = ts;
+            if seen.insert(d.labels.clone(), ()).is_some() {
+                rs.written.finish(store, ts);
                 return Err(
-                    "vector contains metrics with the same labelset after applying alert labels"
+                    "vector contains metrics with the same labelset after applying rule labels"
                         .into(),
                 );
             }
+            samples.push((d.labels.clone(), s.value));
         }
-        if no_data && rule.nodata == NoDataPolicy::Alerting {
-            let s = eval::Sample {
-                labels: Labels::from_pairs([("nodata", "true")]),
-                value: 0.0,
-            };
-            let (labels, ann) = self.alert_labels(rule, &s);
-            present.insert(labels, (0.0, ann));
+        output::sweep(&mut rs.derived, ts);
+        if limit > 0 && samples.len() > limit {
+            rs.written.finish(store, ts);
+            return Err(format!(
+                "exceeded limit of {limit} with {} series",
+                samples.len()
+            ));
         }
-        let resolve_set: Option<HashSet<Labels>> = match &rule.resolve_expr {
-            None => None,
-            Some(re) => {
-                let v = self.instant_vector(re, ts)?;
-                Some(v.iter().map(|s| self.alert_labels(rule, s).0).collect())
-            }
-        };
-        let nodata_state = no_data && rule.nodata == NoDataPolicy::Nodata;
-        let group_name = self.groups[gi].group.name.clone();
-        let rs = &mut self.groups[gi].rules[ri];
-        let mut stepped = HashSet::with_capacity(present.len());
-        for (labels, (value, annotations)) in present {
-            stepped.insert(labels.clone());
-            let a = rs
-                .alerts
-                .entry(labels.clone())
-                .or_insert_with(|| alert::new_alert(labels, ts));
-            let ch = alert::step(a, Seen::Present { value, annotations }, ts, timing);
-            if let Some(c) = ch {
-                out.push(transition(&group_name, &rs.rule.name, a, c, ts));
-            }
+        for (l, v) in &samples {
+            rs.written.write(store, l, ts, *v);
         }
-        let mut expired = Vec::new();
-        for (labels, a) in rs.alerts.iter_mut() {
-            if stepped.contains(labels) {
-                continue;
-            }
-            let seen = if nodata_state {
-                Seen::NoData
-            } else {
-                let resolve_ok = resolve_set.as_ref().is_none_or(|s| s.contains(labels));
-                Seen::Absent { resolve_ok }
-            };
-            if let Some(c) = alert::step(a, seen, ts, timing) {
-                out.push(transition(&group_name, &rs.rule.name, a, c, ts));
-            }
-            if alert::is_expired(a, ts) {
-                expired.push(labels.clone());
-            }
-        }
-        for l in expired {
-            rs.alerts.remove(&l);
-        }
-        let active = rs
-            .alerts
-            .values()
-            .filter(|a| a.state != AlertState::Inactive)
-            .count();
-        if limit > 0 && active > limit {
-            rs.alerts.clear();
-            self.write_series(gi, ri, ts, Vec::new());
-            return Err(format!("exceeded limit of {limit} with {active} alerts"));
-        }
-        if self.config.write_alert_series {
-            let mut samples = Vec::new();
-            for a in rs.alerts.values() {
-                if !matches!(a.state, AlertState::Pending | AlertState::Firing) {
-                    continue;
-                }
-                let mut pairs: Vec<(String, String)> = a
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                pairs.push((METRIC_NAME.into(), "ALERTS_FOR_STATE".into()));
-                samples.push((
-                    Labels::from_pairs(pairs.clone()),
-                    (a.active_at_ms / 1000) as f64,
-                ));
-                pairs.push((METRIC_NAME.into(), "ALERTS".into()));
-                pairs.push(("alertstate".into(), a.state.as_str().into()));
-                samples.push((Labels::from_pairs(pairs), 1.0));
-            }
-            self.write_series(gi, ri, ts, samples);
-        }
-        Ok(())
-    }
-
-    /// Replaces the rule set. Alert state is kept for rules whose kind, name, expression and
-    /// labels are unchanged ([`Rule::identity`]); the store and its data are kept.
-    pub fn replace_rules(&mut self, groups: Vec<Group>) {
-        let mut old: HashMap<String, Vec<RuleState>> = HashMap::new();
-        let mut next: HashMap<String, i64> = HashMap::new();
-        for g in std::mem::take(&mut self.groups) {
-            if let Some(n) = g.next_eval_ms {
-                next.insert(g.group.name.clone(), n);
-            }
-            for r in g.rules {
-                old.entry(r.rule.identity()).or_default().push(r);
-            }
-        }
-        self.groups = rule_states(groups);
-        for g in &mut self.groups {
-            g.next_eval_ms = next.get(&g.group.name).copied();
-            for r in &mut g.rules {
-                if let Some(list) = old.get_mut(&r.rule.identity())
-                    && !list.is_empty()
-                {
-                    let prev = list.remove(0);
-                    r.alerts = prev.alerts;
-                    r.written = prev.written;
-                }
-            }
-        }
-        // series written by removed rules become stale at their next evaluation time; the
-        // simplest honest thing is to leave them to the look-back window.
-        self.rebuild();
-    }
-
-    /// Exports every alert record and group schedule.
-    pub fn export_state(&self) -> EngineState {
-        let mut rules = Vec::new();
-        let mut next_eval_ms = BTreeMap::new();
-        for g in &self.groups {
-            if let Some(n) = g.next_eval_ms {
-                next_eval_ms.insert(g.group.name.clone(), n);
-            }
-            for r in &g.rules {
-                if r.rule.kind != RuleKind::Alerting {
-                    continue;
-                }
-                let mut alerts: Vec<Alert> = r.alerts.values().cloned().collect();
-                alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
-                rules.push(RuleAlerts {
-                    group: g.group.name.clone(),
-                    name: r.rule.name.clone(),
-                    identity: r.rule.identity(),
-                    alerts,
-                });
-            }
-        }
-        EngineState {
-            version: STATE_VERSION,
-            rules,
-            next_eval_ms,
-        }
-    }
-
-    /// Imports alert state exported by [`Engine::export_state`]: records go to the rule with
-    /// the same group and identity; records of rules that no longer exist are ignored.
-    pub fn import_state(&mut self, state: EngineState) -> Result<(), StateError> {
-        if state.version != STATE_VERSION {
-            return Err(StateError::Version {
-                found: state.version,
-                expected: STATE_VERSION,
-            });
-        }
-        let mut by_key: HashMap<(String, String), Vec<Alert>> = state
-            .rules
-            .into_iter()
-            .map(|r| ((r.group, r.identity), r.alerts))
-            .collect();
-        for g in &mut self.groups {
-            if let Some(n) = state.next_eval_ms.get(&g.group.name) {
-                g.next_eval_ms = Some(*n);
-            }
-            for r in &mut g.rules {
-                if let Some(alerts) = by_key.remove(&(g.group.name.clone(), r.rule.identity())) {
-                    r.alerts = alerts.into_iter().map(|a| (a.labels.clone(), a)).collect();
-                }
-            }
-        }
+        rs.written.finish(store, ts);
         Ok(())
     }
 }
@@ -701,3 +419,6 @@ fn transition(group: &str, rule: &str, a: &Alert, c: alert::Change, ts: i64) -> 
         resolved_at_ms: a.resolved_at_ms,
     }
 }
+
+#[cfg(test)]
+mod tests;

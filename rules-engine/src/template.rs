@@ -38,6 +38,36 @@ pub struct Template {
     name: String,
     nodes: Vec<Node>,
     trivial: Option<String>,
+    uses_value: bool,
+}
+
+fn nodes_use_value(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Text(_) => false,
+        Node::Action(p) => pipeline_uses_value(p),
+        Node::If { cond, then, els } | Node::With { cond, then, els } => {
+            pipeline_uses_value(cond) || nodes_use_value(then) || nodes_use_value(els)
+        }
+        Node::Range {
+            over, body, els, ..
+        } => pipeline_uses_value(over) || nodes_use_value(body) || nodes_use_value(els),
+    })
+}
+
+fn pipeline_uses_value(p: &Pipeline) -> bool {
+    p.cmds.iter().any(|c| match c {
+        Cmd::Call(_, args) => args.iter().any(arg_uses_value),
+        Cmd::Arg(a) => arg_uses_value(a),
+    })
+}
+
+fn arg_uses_value(a: &Arg) -> bool {
+    match a {
+        Arg::Var(name, _) => name == "$value" || name == "$",
+        Arg::Dot(_) => true,
+        Arg::Pipe(p) => pipeline_uses_value(p),
+        Arg::Str(_) | Arg::Num(..) | Arg::Bool(_) | Arg::Nil => false,
+    }
 }
 
 /// A value during template execution.
@@ -106,11 +136,20 @@ impl Template {
         } else {
             Some(text.to_string())
         };
+        let uses_value = nodes_use_value(&nodes);
         Ok(Template {
             name: name.to_string(),
             nodes,
             trivial,
+            uses_value,
         })
+    }
+
+    /// Whether the output may depend on the sample value (`$value`, `.Value`, `$` or `.`):
+    /// when not, it depends only on the labels and the external labels/URL, so a rendering can
+    /// be reused for the same label set. Conservative: any use of `.` counts.
+    pub fn uses_value(&self) -> bool {
+        self.uses_value
     }
 
     /// Renders the template. Execution errors are returned (Prometheus renders them into the
@@ -371,6 +410,24 @@ mod tests {
             ),
             "instance=host:9100;job=node;"
         );
+    }
+
+    #[test]
+    fn value_dependence_is_detected() {
+        let uses = |t: &str| Template::parse("__alert_T", t).unwrap().uses_value();
+        assert!(!uses("plain text"));
+        assert!(!uses(
+            "{{ $labels.instance }} in {{ $externalLabels.cluster }}"
+        ));
+        assert!(!uses("{{ range $k, $v := $labels }}{{ $k }}{{ end }}"));
+        assert!(uses("{{ $value }}"));
+        assert!(uses("{{ humanize $value }}"));
+        assert!(uses("{{ printf \"%.1f\" (humanize $value) }}"));
+        assert!(uses("{{ .Value }}"));
+        assert!(uses("{{ $.Value }}"));
+        assert!(uses("{{ if gt $value 1.0 }}big{{ end }}"));
+        assert!(uses("{{ $v := $value }}{{ $v }}"));
+        assert!(uses("{{ with $labels.job }}{{ . }}{{ end }}"));
     }
 
     #[test]

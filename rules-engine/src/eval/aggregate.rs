@@ -16,6 +16,33 @@ pub(crate) fn group_labels(l: &Labels, g: Option<&Grouping>) -> Labels {
     }
 }
 
+/// Whether label `name` is kept in the group labels for `by` / `without`.
+fn kept(name: &str, g: Option<&Grouping>) -> bool {
+    match g {
+        None => false,
+        Some(g) if g.without => name != METRIC_NAME && !g.labels.iter().any(|x| x == name),
+        Some(g) => g.labels.iter().any(|x| x == name),
+    }
+}
+
+/// Hash of the pairs [`group_labels`] would keep (no allocation).
+fn group_hash(l: &Labels, g: Option<&Grouping>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = crate::input::FxHasher::default();
+    for (k, v) in l.iter().filter(|(k, _)| kept(k, g)) {
+        h.write(k.as_bytes());
+        h.write_u8(0xff);
+        h.write(v.as_bytes());
+        h.write_u8(0xfe);
+    }
+    h.finish()
+}
+
+/// Whether `l` belongs to the group labelled `gl`.
+fn same_group(gl: &Labels, l: &Labels, g: Option<&Grouping>) -> bool {
+    gl.iter().eq(l.iter().filter(|(k, _)| kept(k, g)))
+}
+
 struct Group {
     labels: Labels,
     members: Vec<usize>,
@@ -56,18 +83,27 @@ pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Value, Eval
         (Some(p), AggOp::Topk | AggOp::Bottomk | AggOp::Quantile) => Some(ctx.eval_scalar(p)?),
         _ => None,
     };
-    // group the input
+    // group the input: hash the kept pairs in place, allocate labels once per group
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
+    let mut index: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
     for (i, s) in v.iter().enumerate() {
-        let gl = group_labels(&s.labels, g);
-        let gi = *index.entry(gl.clone()).or_insert_with(|| {
-            groups.push(Group {
-                labels: gl,
-                members: Vec::new(),
-            });
-            groups.len() - 1
-        });
+        let key = group_hash(&s.labels, g);
+        let slot = index.entry(key).or_default();
+        let gi = match slot
+            .iter()
+            .copied()
+            .find(|&gi| same_group(&groups[gi].labels, &s.labels, g))
+        {
+            Some(gi) => gi,
+            None => {
+                groups.push(Group {
+                    labels: group_labels(&s.labels, g),
+                    members: Vec::new(),
+                });
+                slot.push(groups.len() - 1);
+                groups.len() - 1
+            }
+        };
         groups[gi].members.push(i);
     }
     let mut out = Vec::with_capacity(groups.len());

@@ -13,10 +13,12 @@ mod binary;
 mod functions;
 mod logs;
 mod prefilter;
+mod select;
 mod store;
 
 pub(crate) use logs::{parse_bytes, parse_go_duration};
 pub use prefilter::LogPrefilter;
+pub(crate) use store::SeriesId;
 pub use store::{Rejected, Store};
 
 use std::collections::HashMap;
@@ -269,12 +271,11 @@ impl Ctx<'_> {
         vs: &VectorSelector,
         f: impl Fn(i64, f64) -> f64,
     ) -> Vec<Sample> {
-        let matchers: Vec<_> = vs.all_matchers().collect();
-        let ids = self.store.select(matchers.iter().map(|m| m.as_ref()));
+        let ids = self.store.select_cached(vs);
         let reft = self.t - vs.offset_ms;
         let mint = reft - self.opts.lookback_delta_ms;
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
+        for &id in ids.iter() {
             let s = self.store.series(id);
             let idx = s.samples.partition_point(|&(t, _)| t <= reft);
             if idx == 0 {
@@ -314,12 +315,11 @@ impl Ctx<'_> {
         mut f: impl FnMut(&store::MemSeries, &[(i64, f64)]),
     ) {
         let vs = &ms.selector;
-        let matchers: Vec<_> = vs.all_matchers().collect();
-        let ids = self.store.select(matchers.iter().map(|m| m.as_ref()));
+        let ids = self.store.select_cached(vs);
         let maxt = self.t - vs.offset_ms;
         let mint = maxt - ms.range_ms;
         let mut buf: Vec<(i64, f64)> = Vec::new();
-        for id in ids {
+        for &id in ids.iter() {
             let s = self.store.series(id);
             let from = s.samples.partition_point(|&(t, _)| t < mint);
             let to = s.samples.partition_point(|&(t, _)| t <= maxt);

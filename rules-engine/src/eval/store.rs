@@ -4,8 +4,9 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
+use super::select::SelectorCache;
 use crate::input::{FxHashMap, Labels, LogRecord, STALE_NAN, is_stale_nan};
-use crate::syntax::{MatchOp, Matcher};
+use crate::syntax::Matcher;
 
 /// Why a sample was not stored.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -92,6 +93,9 @@ pub struct Store {
     ooo_tolerance_ms: i64,
     horizon_ms: i64,
     log_bytes: usize,
+    /// bumped when ids are renumbered (compaction)
+    epoch: u64,
+    pub(super) sel_cache: SelectorCache,
 }
 
 impl Default for Store {
@@ -114,6 +118,8 @@ impl Store {
             ooo_tolerance_ms: 0,
             horizon_ms: i64::MIN,
             log_bytes: 0,
+            epoch: 0,
+            sel_cache: SelectorCache::default(),
         }
     }
 
@@ -142,7 +148,9 @@ impl Store {
         s.clone()
     }
 
-    fn series_id(&mut self, labels: &Labels) -> SeriesId {
+    /// The id of the series with `labels`, created (empty) when missing. Ids stay valid until
+    /// the [`Store::epoch`] changes.
+    pub(crate) fn series_id(&mut self, labels: &Labels) -> SeriesId {
         if let Some(&id) = self.by_labels.get(labels) {
             return id;
         }
@@ -182,6 +190,24 @@ impl Store {
             });
         }
         let id = self.series_id(labels);
+        self.add_sample_at(id, t_ms, v)
+    }
+
+    /// Stores one sample in the series `id` (from [`Store::series_id`] in the current
+    /// [`Store::epoch`]).
+    pub(crate) fn add_sample_at(
+        &mut self,
+        id: SeriesId,
+        t_ms: i64,
+        v: f64,
+    ) -> Result<(), Rejected> {
+        if t_ms < self.horizon_ms {
+            return Err(Rejected::TooOld {
+                labels: self.series[id as usize].labels.clone(),
+                t_ms,
+                horizon_ms: self.horizon_ms,
+            });
+        }
         let tol = self.ooo_tolerance_ms;
         let s = &mut self.series[id as usize];
         let stale = u32::from(is_stale_nan(v));
@@ -317,6 +343,8 @@ impl Store {
 
     /// Removes empty series and rebuilds the index.
     fn compact(&mut self) {
+        self.epoch += 1;
+        self.sel_cache.clear();
         let old = std::mem::take(&mut self.series);
         self.by_labels.clear();
         self.postings.clear();
@@ -375,61 +403,36 @@ impl Store {
         self.log_bytes
     }
 
-    #[allow(dead_code)] // used by the evaluator
     pub(crate) fn series(&self, id: SeriesId) -> &MemSeries {
         &self.series[id as usize]
     }
 
-    /// Ids of the series matching all matchers (sorted).
-    #[allow(dead_code)] // used by the evaluator
-    pub(crate) fn select<'m>(
-        &self,
-        matchers: impl IntoIterator<Item = &'m Matcher> + Clone,
-    ) -> Vec<SeriesId> {
-        let mut cand: Option<Vec<SeriesId>> = None;
-        // equality matchers with non-empty values intersect posting lists
-        for m in matchers.clone() {
-            if m.op == MatchOp::Equal && !m.value.is_empty() {
-                let ids = self
-                    .postings
-                    .get(m.name.as_str())
-                    .and_then(|vals| vals.get(m.value.as_str()));
-                let Some(ids) = ids else { return Vec::new() };
-                cand = Some(match cand {
-                    None => ids.clone(),
-                    Some(c) => intersect(&c, ids),
-                });
+    /// Number of series slots (ids are `0..series_len()`).
+    pub(crate) fn series_len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Changes whenever series ids are renumbered; ids from [`Store::series_id`] are valid
+    /// while it stays the same.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The sorted posting list of `name="value"`.
+    pub(super) fn postings_of(&self, name: &str, value: &str) -> Option<&[SeriesId]> {
+        self.postings
+            .get(name)
+            .and_then(|vals| vals.get(value))
+            .map(Vec::as_slice)
+    }
+
+    /// Calls `f(value, ids)` for every value of label `name`.
+    pub(super) fn for_each_posting_value(&self, name: &str, mut f: impl FnMut(&str, &[SeriesId])) {
+        if let Some(vals) = self.postings.get(name) {
+            for (v, ids) in vals {
+                f(v, ids);
             }
         }
-        // a regex matcher that does not match "" restricts to the union of matching values
-        if cand.is_none() {
-            for m in matchers.clone() {
-                if m.op == MatchOp::Regex && !m.matches_empty() {
-                    let mut ids: Vec<SeriesId> = Vec::new();
-                    if let Some(vals) = self.postings.get(m.name.as_str()) {
-                        for (v, list) in vals {
-                            if m.matches(v) {
-                                ids.extend_from_slice(list);
-                            }
-                        }
-                    }
-                    ids.sort_unstable();
-                    cand = Some(ids);
-                    break;
-                }
-            }
-        }
-        let cand = cand.unwrap_or_else(|| (0..self.series.len() as SeriesId).collect());
-        cand.into_iter()
-            .filter(|&id| {
-                let s = &self.series[id as usize];
-                !s.samples.is_empty()
-                    && matchers
-                        .clone()
-                        .into_iter()
-                        .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
-            })
-            .collect()
     }
 
     /// Indexes of the log streams matching all matchers.
@@ -446,27 +449,10 @@ impl Store {
     }
 }
 
-#[allow(dead_code)] // used by the evaluator
-fn intersect(a: &[SeriesId], b: &[SeriesId]) -> Vec<SeriesId> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(a.len().min(b.len()));
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syntax::MatchOp;
 
     fn l(s: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(s.iter().copied())

@@ -1,0 +1,106 @@
+//! Series a rule writes back into the store (recording-rule output, `ALERTS` and
+//! `ALERTS_FOR_STATE`): [`Written`] remembers each written series' store id, so a write is a
+//! map lookup by the precomputed label hash plus an append, and marks series stale that a rule
+//! stops writing. Also the per-rule cache of labels derived from result samples.
+
+use crate::eval::{SeriesId, Store};
+use crate::input::{FxHashMap, Labels, METRIC_NAME, STALE_NAN};
+use crate::rule::Rule;
+
+#[derive(Clone, Copy)]
+struct Slot {
+    id: SeriesId,
+    /// store epoch `id` belongs to
+    epoch: u64,
+    /// evaluation time of the last write
+    ts: i64,
+}
+
+/// The series one rule wrote, with their store ids.
+#[derive(Default)]
+pub(crate) struct Written {
+    slots: FxHashMap<Labels, Slot>,
+}
+
+impl Written {
+    /// Writes `v` at `ts` to the series `labels`.
+    pub(crate) fn write(&mut self, store: &mut Store, labels: &Labels, ts: i64, v: f64) {
+        let epoch = store.epoch();
+        let slot = match self.slots.get_mut(labels) {
+            Some(s) => s,
+            None => {
+                let id = store.series_id(labels);
+                self.slots.entry(labels.clone()).or_insert(Slot {
+                    id,
+                    epoch,
+                    ts: i64::MIN,
+                })
+            }
+        };
+        if slot.epoch != epoch {
+            slot.id = store.series_id(labels);
+            slot.epoch = epoch;
+        }
+        slot.ts = ts;
+        // rejections (a rule re-evaluated at an older time) are not the rule's error
+        let _ = store.add_sample_at(slot.id, ts, v);
+    }
+
+    /// Ends the evaluation at `ts`: series written before but not at `ts` get a staleness
+    /// marker and are forgotten.
+    pub(crate) fn finish(&mut self, store: &mut Store, ts: i64) {
+        let epoch = store.epoch();
+        self.slots.retain(|labels, s| {
+            if s.ts == ts {
+                return true;
+            }
+            let id = if s.epoch == epoch {
+                s.id
+            } else {
+                store.series_id(labels)
+            };
+            let _ = store.add_sample_at(id, ts, STALE_NAN);
+            false
+        });
+    }
+
+    /// Number of series written at the last evaluation.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// Labels (and rendered annotations) derived from one result sample's labels, cached per rule
+/// so that unchanged series are not re-rendered at every evaluation.
+pub(crate) struct Derived {
+    /// Output labels (recording rules) or alert labels.
+    pub labels: Labels,
+    /// Rendered annotations (alerting rules).
+    pub annotations: Vec<(String, String)>,
+    /// The value the templates were rendered with.
+    pub value_bits: u64,
+    /// The evaluation that last used this entry.
+    pub used: i64,
+}
+
+/// Per-rule cache: result sample labels → [`Derived`]. Entries not used by an evaluation are
+/// dropped at its end ([`sweep`]).
+pub(crate) type DerivedCache = FxHashMap<Labels, Derived>;
+
+/// Drops the entries the evaluation at `ts` did not use.
+pub(crate) fn sweep(cache: &mut DerivedCache, ts: i64) {
+    cache.retain(|_, d| d.used == ts);
+}
+
+/// The output labels of a recording rule for one result sample: the sample's labels, the rule
+/// name as `__name__`, then the rule's labels.
+pub(crate) fn recording_labels(rule: &Rule, sample: &Labels) -> Labels {
+    use std::sync::Arc;
+    let mut pairs: Vec<(Arc<str>, Arc<str>)> = sample.arc_pairs().to_vec();
+    pairs.push((Arc::from(METRIC_NAME), Arc::from(rule.name.as_str())));
+    for l in &rule.labels {
+        pairs.push((Arc::from(l.name.as_str()), Arc::from(l.raw.as_str())));
+    }
+    Labels::from_arc_pairs(pairs)
+}
