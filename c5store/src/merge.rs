@@ -54,7 +54,8 @@ pub struct Layer {
     pub tree: Value,
     /// Canonical path → origin, for every node the source could locate.
     pub origins: Origins,
-    /// Node-aligned origins (alternative to `origins`).
+    /// Node-aligned origins (alternative to `origins`). Whoever changes the shape of `tree`
+    /// after parsing must reset this (e.g. to path-keyed `origins`), or origins go astray.
     pub positions: ProvenanceTree,
     /// Used for nodes that have no entry in `origins` (e.g. the file with no position).
     pub fallback: Origin,
@@ -99,6 +100,8 @@ pub struct Merged {
 pub struct Merger {
     tree: Value,
     prov: ProvenanceTree,
+    /// Whether a layer may have brought null tombstones (TOML layers cannot).
+    nulls: bool,
 }
 
 impl Default for Merger {
@@ -106,6 +109,7 @@ impl Default for Merger {
         Merger {
             tree: Value::empty_map(),
             prov: ProvenanceTree::default(),
+            nulls: false,
         }
     }
 }
@@ -135,7 +139,12 @@ impl Merger {
         } else {
             positions
         };
-        let ProvenanceTree { sources, root } = positions;
+        let ProvenanceTree {
+            sources,
+            root,
+            parsed_whole,
+        } = positions;
+        self.nulls |= !parsed_whole;
         // this layer's sources follow the ones merged so far; its fallback comes last
         let off = crate::origin::to_u32(self.prov.sources.len());
         self.prov.sources.extend(sources);
@@ -153,7 +162,7 @@ impl Merger {
         {
             // the first layer: taken whole, only its source numbers shift
             let mut root = root;
-            if off != 0 || has_unlocated(&root, &tree) {
+            if off != 0 || (!parsed_whole && has_unlocated(&root, &tree)) {
                 cx.graft(&mut root, &tree);
             }
             self.tree = tree;
@@ -165,7 +174,9 @@ impl Merger {
 
     /// Removes null tombstones and returns the merged tree with its provenance.
     pub fn finish(mut self) -> Merged {
-        strip_with(&mut self.tree, &mut self.prov.root);
+        if self.nulls {
+            strip_with(&mut self.tree, &mut self.prov.root);
+        }
         if !matches!(self.tree, Value::Map(_)) {
             self.tree = Value::empty_map();
             self.prov = ProvenanceTree::default();

@@ -105,6 +105,8 @@ impl Provenance {
 #[derive(Clone, Debug)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Whether the text is ASCII (then a column is a byte distance; no char counting).
+    ascii: bool,
 }
 
 impl LineIndex {
@@ -117,17 +119,38 @@ impl LineIndex {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        LineIndex { starts }
+        LineIndex {
+            starts,
+            ascii: text.is_ascii(),
+        }
     }
 
     /// 1-based (line, column) of byte `offset` in `text` (the text given to [`LineIndex::new`]).
     pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
+        self.line_col_near(text, offset, &mut 0)
+    }
+
+    /// Like [`LineIndex::line_col`], starting the search at line index `*hint` (0-based) and
+    /// leaving the found line there: positions asked in document order cost a step or two each
+    /// instead of a binary search.
+    pub fn line_col_near(&self, text: &str, offset: usize, hint: &mut usize) -> (u32, u32) {
         let offset = offset.min(text.len());
-        let line = self
-            .starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1);
+        let from = *hint;
+        let near = self.starts.get(from).is_some_and(|&s| s <= offset)
+            && self.starts.get(from + 8).is_none_or(|&s| s > offset);
+        let line = if near {
+            let ahead = self.starts.get(from + 1..).unwrap_or(&[]);
+            from + ahead.iter().take(8).take_while(|&&s| s <= offset).count()
+        } else {
+            self.starts
+                .partition_point(|&s| s <= offset)
+                .saturating_sub(1)
+        };
+        *hint = line;
         let start = self.starts.get(line).copied().unwrap_or(0);
+        if self.ascii {
+            return (to_u32(line + 1), to_u32(offset.saturating_sub(start) + 1));
+        }
         let col = text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
@@ -153,6 +176,24 @@ mod tests {
         assert_eq!(ix.line_col(t, 7), (2, 4)); // after "cdé" (é is 2 bytes)
         assert_eq!(ix.line_col(t, 9), (4, 1));
         assert_eq!(ix.line_col(t, 999), (4, 2));
+        let a = "ab\ncd\n";
+        let ix = LineIndex::new(a);
+        assert_eq!(ix.line_col(a, 4), (2, 2));
+        assert_eq!(ix.line_col(a, 6), (3, 1));
+        // the hinted search agrees with the binary search, forwards, backwards and far ahead
+        let t: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let ix = LineIndex::new(&t);
+        let mut hint = 0;
+        for off in (0..t.len())
+            .chain((0..t.len()).rev())
+            .chain([0, t.len() - 1, 3, 400])
+        {
+            assert_eq!(
+                ix.line_col_near(&t, off, &mut hint),
+                ix.line_col(&t, off),
+                "{off}"
+            );
+        }
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub struct ProvenanceTree {
     /// Origins without position (source, file, variable); positions index into this.
     pub(crate) sources: Vec<Origin>,
     pub(crate) root: Node,
+    /// Set by a reader that located every node with children lined up with the values, in a
+    /// format without nulls (TOML): the merge then skips its checks for unlocated nodes and
+    /// tombstones. Changing a layer's `tree` must reset `positions` (see `secret/load.rs`).
+    pub(crate) parsed_whole: bool,
 }
 
 /// Index of the child of `v` named by `seg`, the way [`Value::child`] resolves it.
@@ -94,6 +98,7 @@ impl ProvenanceTree {
         ProvenanceTree {
             sources: vec![source],
             root: Node::default(),
+            parsed_whole: false,
         }
     }
 

@@ -27,6 +27,7 @@ pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Ve
     let mut w = Walker {
         text,
         lines,
+        line_hint: 0,
         rec,
         errors: Vec::new(),
     };
@@ -37,6 +38,7 @@ pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Ve
     if errors.is_empty() {
         rec.positions = ProvenanceTree::with_source(rec.origin(0, 0));
         rec.positions.root = root;
+        rec.positions.parsed_whole = true;
         Ok(v)
     } else {
         Err(errors)
@@ -46,14 +48,18 @@ pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Ve
 struct Walker<'t, 'r> {
     text: &'t str,
     lines: LineIndex,
+    /// Line of the last position asked for (positions come mostly in document order).
+    line_hint: usize,
     rec: &'r mut Recorder,
     errors: Vec<LoadError>,
 }
 
 impl Walker<'_, '_> {
     /// The position of byte `offset` (source 0: this file).
-    fn pos(&self, offset: usize) -> Pos {
-        let (line, col) = self.lines.line_col(self.text, offset);
+    fn pos(&mut self, offset: usize) -> Pos {
+        let (line, col) = self
+            .lines
+            .line_col_near(self.text, offset, &mut self.line_hint);
         Pos { src: 0, line, col }
     }
 

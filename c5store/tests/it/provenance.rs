@@ -150,3 +150,56 @@ fn first_layer_taken_whole_matches_the_node_by_node_merge() {
         }
     }
 }
+
+/// Three TOML layers (the reader's node-aligned positions, the first layer taken whole), then a
+/// YAML layer whose null deletes a TOML key: every override is still listed with its place.
+#[test]
+fn toml_layers_keep_every_override_and_a_later_null_still_deletes() {
+    let d = dir_with(&[
+        (
+            "1.toml",
+            "[db]\nhost = \"a\"\nport = 1\n\n[db.pool]\nmax = 10\nmin = 1\n",
+        ),
+        ("2.toml", "[db]\nport = 2\n\n[db.pool]\nmax = 20\n"),
+        ("3.toml", "db.port = 3\ndb.tags = [\"x\", \"y\"]\n"),
+        ("4.yaml", "db:\n  pool:\n    min: null\n"),
+    ]);
+    let snap = C5Store::builder()
+        .file(at(&d, "1.toml"))
+        .file(at(&d, "2.toml"))
+        .file(at(&d, "3.toml"))
+        .file(at(&d, "4.yaml"))
+        .load()
+        .unwrap();
+    let p = snap.explain("db.port").unwrap().provenance.unwrap();
+    assert_eq!(place(&p.origin), ("3.toml".into(), 1, 11));
+    let below: Vec<_> = p
+        .overridden
+        .iter()
+        .map(|o| (place(&o.origin), o.value.clone()))
+        .collect();
+    assert_eq!(
+        below,
+        vec![
+            (("2.toml".into(), 2, 8), 2i64.into()),
+            (("1.toml".into(), 3, 8), 1i64.into())
+        ]
+    );
+    assert_eq!(
+        place(snap.explain("db.tags[1]").unwrap().origin().unwrap()),
+        ("3.toml".into(), 2, 17)
+    );
+    assert_eq!(
+        place(snap.explain("db.host").unwrap().origin().unwrap()),
+        ("1.toml".into(), 2, 8)
+    );
+    assert!(!snap.exists("db.pool.min"));
+    assert!(snap.explain("db.pool.min").is_none());
+    let max = snap.explain("db.pool.max").unwrap().provenance.unwrap();
+    assert_eq!(place(&max.origin), ("2.toml".into(), 5, 7));
+    assert_eq!(max.overridden.len(), 1);
+    // the annotated render walks the same tree
+    let yaml = c5store::emit::to_yaml_annotated(snap.root(), snap.provenance_tree());
+    assert!(yaml.contains("port: 3  # "), "{yaml}");
+    assert!(yaml.contains("3.toml:1:11 (toml)"), "{yaml}");
+}
