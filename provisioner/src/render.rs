@@ -276,7 +276,10 @@ pub fn demo(a: &DemoArgs) -> anyhow::Result<ExitCode> {
         dir.display(),
         a.profile
     );
-    out.push_str(&emit::to_yaml_annotated(snap.root(), snap.provenance_tree()));
+    out.push_str(&emit::to_yaml_annotated(
+        snap.root(),
+        snap.provenance_tree(),
+    ));
     for key in ["db.pool.max", "db.replicas[0]"] {
         if let Some(e) = snap.explain(key) {
             out.push_str("\n# c5 explain ");
