@@ -99,6 +99,22 @@ functions! {
     Timestamp => "timestamp", [Vector], 0, false, Vector;
     Vector => "vector", [Scalar], 0, false, Vector;
     Year => "year", [Vector], 1, false, Vector;
+    Acos => "acos", [Vector], 0, false, Vector;
+    Acosh => "acosh", [Vector], 0, false, Vector;
+    Asin => "asin", [Vector], 0, false, Vector;
+    Asinh => "asinh", [Vector], 0, false, Vector;
+    Atan => "atan", [Vector], 0, false, Vector;
+    Atanh => "atanh", [Vector], 0, false, Vector;
+    Cos => "cos", [Vector], 0, false, Vector;
+    Cosh => "cosh", [Vector], 0, false, Vector;
+    Deg => "deg", [Vector], 0, false, Vector;
+    HoltWinters => "holt_winters", [Matrix, Scalar, Scalar], 0, false, Vector;
+    Pi => "pi", [], 0, false, Scalar;
+    Rad => "rad", [Vector], 0, false, Vector;
+    Sin => "sin", [Vector], 0, false, Vector;
+    Sinh => "sinh", [Vector], 0, false, Vector;
+    Tan => "tan", [Vector], 0, false, Vector;
+    Tanh => "tanh", [Vector], 0, false, Vector;
 }
 
 impl Function {
