@@ -104,6 +104,8 @@ impl WebhookConfig {
 pub struct WebhookNotifier {
     client: reqwest::Client,
     config: WebhookConfig,
+    /// `config.url`, parsed once.
+    url: reqwest::Url,
     headers: HeaderMap,
 }
 
@@ -148,6 +150,7 @@ impl WebhookNotifier {
         Ok(Self {
             client,
             config,
+            url,
             headers,
         })
     }
@@ -176,7 +179,7 @@ impl WebhookNotifier {
         let (body, content_type) = self.body(n)?;
         let mut request = self
             .client
-            .post(&self.config.url)
+            .post(self.url.clone())
             .headers(self.headers.clone())
             .header(CONTENT_TYPE, content_type);
         if !n.idempotency_key.is_empty() {

@@ -5,7 +5,9 @@
 //! → `WebhookNotifier` POST.
 //! Alertmanager: `POST /api/v2/alerts` → dispatcher (one group per alert, `group_wait: 0s`) →
 //! webhook POST. Both post to the same axum receiver. Throughput is a burst of `N` distinct
-//! groups; latency is measured one notification at a time (paced), so it is the unloaded path.
+//! groups, handed over as `N / 100` concurrent calls of 100 alerts each to both systems (a c5
+//! call returns once its notifications are committed); latency is measured one notification at
+//! a time (paced), so it is the unloaded path.
 //!
 //! Run: `cargo bench -p notifyd --bench delivery`
 //! (`C5_BENCH_N` sets the burst size, default 2000; `C5_BENCH_CONCURRENCY` the dispatcher's
@@ -120,11 +122,19 @@ async fn c5_run(
     // Throughput: a burst of n distinct groups.
     let names: Vec<String> = (0..n).map(|i| format!("c5-{tag}-burst-{i}")).collect();
     let start = Instant::now();
-    // Like the 100-alert API calls Alertmanager gets, one after the other: 100 notifications per
-    // call, each call answered only once its notifications are committed to disk.
-    for chunk in names.chunks(100) {
-        let items = chunk.iter().map(|n| ("t".to_owned(), notification(n)));
-        h.enqueue_many_async(items.collect()).await.unwrap();
+    // Like the 100-alert API calls Alertmanager gets, all at once: 100 notifications per call,
+    // each call answered only once its notifications are committed to disk.
+    let calls: Vec<_> = names
+        .chunks(100)
+        .map(|chunk| {
+            let items = chunk.iter().map(|n| ("t".to_owned(), notification(n)));
+            let h = h.clone();
+            let items: Vec<_> = items.collect();
+            tokio::spawn(async move { h.enqueue_many_async(items).await.unwrap() })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap();
     }
     let enqueued = start.elapsed();
     let end = wait_for(arrivals, &names, Duration::from_secs(120)).await;
@@ -225,10 +235,19 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
     let url = format!("http://127.0.0.1:{am_port}/api/v2/alerts");
     let names: Vec<String> = (0..n).map(|i| format!("am-burst-{i}")).collect();
     let start = Instant::now();
-    for chunk in names.chunks(100) {
-        let body: Vec<_> = chunk.iter().map(|n| am_alert(n)).collect();
-        let r = client.post(&url).json(&body).send().await.unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
+    let calls: Vec<_> = names
+        .chunks(100)
+        .map(|chunk| {
+            let body: Vec<_> = chunk.iter().map(|n| am_alert(n)).collect();
+            let request = client.post(&url).json(&body).send();
+            tokio::spawn(async move {
+                let r = request.await.unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap();
     }
     let end = wait_for(arrivals, &names, Duration::from_secs(300)).await;
     let per_sec = n as f64 / (end - start).as_secs_f64();

@@ -4,8 +4,10 @@
 //! One scheduler task owns the in-memory schedule (a min-heap of next-attempt times over the pending
 //! entries); each attempt runs in its own task and reports back over a channel. Outcomes that
 //! arrive together are handed to the outbox's writer thread as one batch without waiting for the
-//! commit: the scheduler keeps launching attempts meanwhile, and acts on an outcome (drops the
-//! entry, or schedules its retry) only once the commit is acknowledged. The outbox file is the
+//! commit: the scheduler keeps launching attempts meanwhile (a target's concurrency slot is free
+//! once its request is answered), and acts on an outcome (drops the entry, or schedules its
+//! retry) only once the commit is acknowledged. At most [`DispatchConfig::max_unrecorded`]
+//! outcomes wait for a commit at a time, which bounds what a crash can repeat. The outbox file is the
 //! truth: the schedule is rebuilt from it at start, so every pending entry resumes after a restart,
 //! and a periodic rescan picks up entries written by other processes (or requeued dead letters).
 //! Entries are written before they are scheduled ([`DispatchHandle::enqueue`]), so nothing is ever
@@ -32,8 +34,12 @@ use crate::outbox::{Enqueued, Entry, Outbox, OutboxError, Outcome};
 pub struct DispatchConfig {
     /// Backoff and retry deadline.
     pub retry: RetryPolicy,
-    /// Most attempts in flight per target.
+    /// Most attempts in flight per target (requests the receiver is handling at once).
     pub concurrency: usize,
+    /// Most finished attempts whose outcome is not committed yet, over all targets; at the cap
+    /// no new attempt starts until a commit returns. A crash repeats at most the attempts in
+    /// flight plus these (each with its original idempotency key, so receivers can drop them).
+    pub max_unrecorded: usize,
     /// Rate limits by target name (targets not listed are unlimited).
     pub rate_limits: HashMap<String, RateLimit>,
     /// Bound of one attempt; a notifier that takes longer fails with a timeout (transient).
@@ -55,6 +61,7 @@ impl Default for DispatchConfig {
         Self {
             retry: RetryPolicy::default(),
             concurrency: 4,
+            max_unrecorded: 1024,
             rate_limits: HashMap::new(),
             attempt_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
@@ -191,6 +198,7 @@ impl Dispatcher {
             committed_tx,
             unsettled: Vec::new(),
             settling: 0,
+            settling_outcomes: 0,
         };
         s.rescan()?;
         let mut last_poll = clock::now_ms();
@@ -214,11 +222,13 @@ impl Dispatcher {
             }
             let poll_ms = i64::try_from(s.config.poll_interval.as_millis()).unwrap_or(i64::MAX);
             let next_poll = last_poll.saturating_add(poll_ms);
-            let wake = s
-                .heap
-                .peek()
-                .map_or(next_poll, |Reverse((at, _))| (*at).min(next_poll))
-                .min(next_prune);
+            // At the cap of unrecorded outcomes, due entries wait for a commit, not a timer.
+            let capped = s.unrecorded() >= s.config.max_unrecorded.max(1);
+            let wake = match s.heap.peek() {
+                Some(Reverse((at, _))) if !capped => (*at).min(next_poll),
+                _ => next_poll,
+            }
+            .min(next_prune);
             let sleep = Duration::from_millis(u64::try_from(wake - now).unwrap_or(0));
             tokio::select! {
                 biased;
@@ -264,8 +274,6 @@ enum Settle {
     Retry(i64, u32, String),
     /// Delivered or dead-lettered: forget it.
     Gone,
-    /// Dead-lettered before any attempt (no notifier for its target): forget it.
-    Unknown,
 }
 
 /// A committed (or failed) batch of outcomes.
@@ -293,6 +301,8 @@ struct Scheduler {
     unsettled: Vec<(Outcome, Settle)>,
     /// Batches handed to the writer and not yet acknowledged.
     settling: usize,
+    /// Outcomes in those batches.
+    settling_outcomes: usize,
 }
 
 impl Scheduler {
@@ -316,7 +326,7 @@ impl Scheduler {
     /// Starts every attempt that is due at `now`, within concurrency and rate limits.
     fn launch_due(&mut self, now: i64, out: &mut Vec<Attempt>) {
         while let Some(&Reverse((at, id))) = self.heap.peek() {
-            if at > now {
+            if at > now || self.unrecorded() >= self.config.max_unrecorded.max(1) {
                 break;
             }
             self.heap.pop();
@@ -335,7 +345,7 @@ impl Scheduler {
                     error,
                 };
                 // Not in the heap any more, so it is not attempted again before the commit.
-                self.unsettled.push((outcome, Settle::Unknown));
+                self.unsettled.push((outcome, Settle::Gone));
                 continue;
             };
             let limit = self.config.rate_limits.get(&entry.target).copied();
@@ -372,12 +382,22 @@ impl Scheduler {
         }
     }
 
-    /// Decides what follows an attempt; the decision is committed with the next batch
-    /// ([`Scheduler::flush_outcomes`]). The attempt keeps its target's concurrency slot until
-    /// then, so at most `concurrency` deliveries per target are ever unrecorded: a crash repeats
-    /// at most that many (with the same idempotency keys).
+    /// Frees the attempt's concurrency slot and decides what follows; the decision is committed
+    /// with the next batch ([`Scheduler::flush_outcomes`]) and acted on once committed.
     fn finish(&mut self, (id, result): AttemptOutcome, now: i64) {
         self.in_flight.remove(&id);
+        let Some(target) = self.entries.get(&id).map(|e| e.target.clone()) else {
+            return;
+        };
+        if let Some(target) = self.targets.get_mut(&target) {
+            target.in_flight = target.in_flight.saturating_sub(1);
+            if let Some(next) = target.waiting.pop_front()
+                && let Some(waiting) = self.entries.get_mut(&next)
+            {
+                waiting.next_attempt_ms = waiting.next_attempt_ms.min(now);
+                self.heap.push(Reverse((waiting.next_attempt_ms, next)));
+            }
+        }
         let Some(entry) = self.entries.get(&id) else {
             return;
         };
@@ -447,6 +467,7 @@ impl Scheduler {
             })
             .unzip();
         self.settling += 1;
+        self.settling_outcomes += settles.len();
         let commit = self.outbox.record_async(outcomes, now);
         let committed = self.committed_tx.clone();
         tokio::spawn(async move {
@@ -454,25 +475,17 @@ impl Scheduler {
         });
     }
 
-    /// Acts on a committed batch: frees the attempts' slots, drops finished entries, schedules
-    /// retries.
+    /// Finished attempts whose outcome is not committed yet.
+    fn unrecorded(&self) -> usize {
+        self.unsettled.len() + self.settling_outcomes
+    }
+
+    /// Acts on a committed batch: drops finished entries, schedules retries.
     fn settle(&mut self, (settles, result): Committed) -> Result<(), OutboxError> {
         self.settling = self.settling.saturating_sub(1);
         result?;
-        let now = clock::now_ms();
+        self.settling_outcomes = self.settling_outcomes.saturating_sub(settles.len());
         for (id, settle) in settles {
-            if let Some(entry) = self.entries.get(&id)
-                && let Some(target) = self.targets.get_mut(&entry.target)
-                && !matches!(settle, Settle::Unknown)
-            {
-                target.in_flight = target.in_flight.saturating_sub(1);
-                if let Some(next) = target.waiting.pop_front()
-                    && let Some(waiting) = self.entries.get_mut(&next)
-                {
-                    waiting.next_attempt_ms = waiting.next_attempt_ms.min(now);
-                    self.heap.push(Reverse((waiting.next_attempt_ms, next)));
-                }
-            }
             match settle {
                 Settle::Retry(at_ms, attempts, error) => {
                     if let Some(e) = self.entries.get_mut(&id) {
@@ -482,7 +495,7 @@ impl Scheduler {
                     }
                     self.heap.push(Reverse((at_ms, id)));
                 }
-                Settle::Gone | Settle::Unknown => {
+                Settle::Gone => {
                     self.entries.remove(&id);
                 }
             }

@@ -208,3 +208,19 @@ async fn default_retention_keeps_delivery_records() {
         "retry deadline default 24 h"
     );
 }
+
+#[tokio::test]
+async fn at_the_cap_of_unrecorded_outcomes_attempts_wait_for_commits_not_forever() {
+    let mut config = fast();
+    config.max_unrecorded = 1;
+    config.concurrency = 8;
+    let (_dir, outbox, rec, d) = setup(config);
+    let (h, join) = d.start(std::future::pending());
+    for i in 0..30 {
+        h.enqueue("t", &notification(&format!("G{i}"), &["f"], ""))
+            .unwrap();
+    }
+    until("all delivered", || rec.delivered().len() == 30).await;
+    until("all recorded", || outbox.pending().unwrap().is_empty()).await;
+    join.abort();
+}
