@@ -63,6 +63,21 @@ fn thread_cpu_ns() -> Option<u64> {
         .ok()
 }
 
+/// CPU time (user + system) of the waited-for child processes so far (/proc/self/stat
+/// cutime + cstime, in clock ticks of 10 ms).
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    // fields after the command: state is field 3, cutime 16, cstime 17
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(12).copied().unwrap_or(0) + f.get(13).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 /// (a) promtool vs notifyd on one big unit-test file.
 fn bench_unittest(full: bool) {
     let (n_rules, jobs, insts, minutes) = if full {
@@ -135,56 +150,68 @@ fn bench_unittest(full: bool) {
     std::fs::write(&path, &test).unwrap();
     let p = path.display().to_string();
     let t0 = Instant::now();
+    let cpu0 = thread_cpu_ns();
     let report = unittest::run_file(&p, &FsFiles);
     let inproc = t0.elapsed();
+    let inproc_cpu = thread_cpu_ns()
+        .zip(cpu0)
+        .map(|(b, a)| Duration::from_nanos(b.saturating_sub(a)));
     let notifyd = std::env::var("NOTIFYD_BIN").ok().or_else(|| {
         let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
         let p = format!("{dir}/release/notifyd");
         std::path::Path::new(&p).exists().then_some(p)
     });
     let bin = notifyd.map(|b| {
+        let c0 = children_cpu();
         let t0 = Instant::now();
         let out = Command::new(&b)
             .args(["test", "rules"])
             .arg(&path)
             .output()
             .unwrap();
-        (t0.elapsed(), out.status.code())
+        (t0.elapsed(), out.status.code(), children_cpu() - c0)
     });
+    let c0 = children_cpu();
     let t0 = Instant::now();
     let prom = Command::new("promtool")
         .args(["test", "rules"])
         .arg(&path)
         .output();
     let prom_t = t0.elapsed();
+    let prom_cpu = children_cpu() - c0;
     println!(
         "(a) unit-test file: {n_rules} rules x {} series, {} evaluation steps",
         jobs * insts,
         minutes + 1
     );
     println!(
-        "    in-process runner      {:>9.3} s  (verdict: {})",
+        "    in-process runner      {:>9.3} s wall, {:.3} s CPU  (verdict: {})",
         secs(inproc),
+        inproc_cpu.map_or(f64::NAN, secs),
         if report.passed() { "pass" } else { "fail" }
     );
     match &bin {
-        Some((t, code)) => println!(
-            "    notifyd test rules     {:>9.3} s  (exit {code:?})",
-            secs(*t)
+        Some((t, code, cpu)) => println!(
+            "    notifyd test rules     {:>9.3} s wall, {:.2} s CPU  (exit {code:?})",
+            secs(*t),
+            secs(*cpu)
         ),
         None => println!("    notifyd test rules     not built (cargo build --release -p notifyd)"),
     }
     match prom {
         Ok(out) => {
             println!(
-                "    promtool test rules    {:>9.3} s  (exit {:?})",
+                "    promtool test rules    {:>9.3} s wall, {:.2} s CPU  (exit {:?})",
                 secs(prom_t),
+                secs(prom_cpu),
                 out.status.code()
             );
-            let ours = bin.map_or(inproc, |b| b.0);
+            let (ours, ours_cpu) =
+                bin.map_or((inproc, inproc_cpu.unwrap_or(inproc)), |b| (b.0, b.2));
             println!(
-                "    speed-up               {:>9.1} x  (target >= 100 x)",
-                secs(prom_t) / secs(ours)
+                "    speed-up               {:>9.1} x wall clock, {:.1} x CPU time  (target >= 100 x)",
+                secs(prom_t) / secs(ours),
+                secs(prom_cpu) / secs(ours_cpu)
             );
         }
         Err(e) => println!("    promtool not runnable: {e}"),

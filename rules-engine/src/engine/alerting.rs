@@ -3,6 +3,7 @@
 //! the lifecycle step of every alert, and the `ALERTS` / `ALERTS_FOR_STATE` series.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::output::{Derived, DerivedCache, sweep};
 use super::{Engine, Transition, transition};
@@ -21,17 +22,23 @@ pub(crate) struct AlertSeries {
 
 impl AlertSeries {
     fn new(labels: &Labels, state: AlertState) -> Self {
-        let mut pairs: Vec<(&str, &str)> = labels.iter().collect();
-        pairs.push((METRIC_NAME, "ALERTS_FOR_STATE"));
-        let for_state = Labels::from_pairs(pairs.iter().copied());
-        pairs.push((METRIC_NAME, "ALERTS"));
-        pairs.push(("alertstate", state.as_str()));
+        let mut pairs = labels.arc_pairs().to_vec();
+        pairs.push((Arc::from(METRIC_NAME), Arc::from("ALERTS_FOR_STATE")));
+        let for_state = Labels::from_arc_pairs(pairs);
         AlertSeries {
             state,
-            alerts: Labels::from_pairs(pairs),
+            alerts: alerts_labels(labels, state),
             for_state,
         }
     }
+}
+
+/// `ALERTS{<alert labels>, alertstate="<state>"}`.
+fn alerts_labels(labels: &Labels, state: AlertState) -> Labels {
+    let mut pairs = labels.arc_pairs().to_vec();
+    pairs.push((Arc::from(METRIC_NAME), Arc::from("ALERTS")));
+    pairs.push((Arc::from("alertstate"), Arc::from(state.as_str())));
+    Labels::from_arc_pairs(pairs)
 }
 
 /// Template data for one sample.
@@ -102,7 +109,12 @@ fn derived<'c>(
         .entry(s.labels.clone())
         .and_modify(|d| {
             if value_dependent && d.value_bits != bits {
-                *d = fresh(s);
+                let mut f = fresh(s);
+                if f.labels == d.labels {
+                    // keep the shared label set: maps keyed by it compare by pointer
+                    f.labels = d.labels.clone();
+                }
+                *d = f;
             }
         })
         .or_insert_with(|| fresh(s));
@@ -267,7 +279,9 @@ impl Engine {
                     .entry(a.labels.clone())
                     .and_modify(|s| {
                         if s.state != a.state {
-                            *s = AlertSeries::new(&a.labels, a.state);
+                            // ALERTS_FOR_STATE keeps its label set (and its written slot)
+                            s.alerts = alerts_labels(&a.labels, a.state);
+                            s.state = a.state;
                         }
                     })
                     .or_insert_with(|| AlertSeries::new(&a.labels, a.state));

@@ -212,9 +212,26 @@ impl Store {
         let s = &mut self.series[id as usize];
         let stale = u32::from(is_stale_nan(v));
         if s.samples.len() == s.samples.capacity() {
-            // grow by 1/8 instead of doubling: a window's length is stable, so this keeps the
-            // slack (and the bytes per series) small after a short warm-up
-            s.samples.reserve_exact((s.samples.len() / 8).max(2));
+            // grow to the length a full retention window will have at this series' sample
+            // spacing in one step (when that is near; else double), then by 1/8: a window's
+            // length is stable, so this keeps reallocations few and the slack small
+            let n = s.samples.len();
+            let spacing = match s.samples.as_slice() {
+                [.., (a, _), (b, _)] => b - a,
+                _ => 0,
+            };
+            let expected = if spacing > 0 {
+                (self.retention_ms / spacing).saturating_add(2)
+            } else {
+                0
+            };
+            let extra = if (n as i64) < expected {
+                let to_window = (expected - n as i64) as usize;
+                if to_window <= 64 { to_window } else { n.max(4) }
+            } else {
+                (n / 8).max(2)
+            };
+            s.samples.reserve_exact(extra);
         }
         match s.samples.last() {
             None => {
