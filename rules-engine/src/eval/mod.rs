@@ -272,7 +272,7 @@ impl Ctx<'_> {
         f: impl Fn(i64, f64) -> f64,
     ) -> Vec<Sample> {
         let ids = self.store.select_cached(vs);
-        let reft = self.t - vs.offset_ms;
+        let reft = vs.ref_time(self.t);
         let mint = reft - self.opts.lookback_delta_ms;
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids.iter() {
@@ -316,7 +316,7 @@ impl Ctx<'_> {
     ) {
         let vs = &ms.selector;
         let ids = self.store.select_cached(vs);
-        let maxt = self.t - vs.offset_ms;
+        let maxt = vs.ref_time(self.t);
         let mint = maxt - ms.range_ms;
         let mut buf: Vec<(i64, f64)> = Vec::new();
         for &id in ids.iter() {
@@ -343,7 +343,7 @@ impl Ctx<'_> {
         } else {
             self.opts.default_subquery_step_ms.max(1)
         };
-        let end = self.t - sq.offset_ms;
+        let end = sq.ref_time(self.t);
         let from = end - sq.range_ms;
         if sq.range_ms / step > MAX_SUBQUERY_STEPS {
             return Err(EvalError::Invalid(format!(

@@ -153,9 +153,44 @@ pub struct VectorSelector {
     pub matchers: Vec<Matcher>,
     /// Offset in milliseconds (0 = none; negative looks into the future).
     pub offset_ms: i64,
+    /// The `@` modifier, if any.
+    pub at: Option<AtModifier>,
+}
+
+/// The `@` modifier: evaluate a selector or subquery at a fixed time (`@ 1700000000`) or at the
+/// start or end of the query (`@ start()`, `@ end()`: the evaluation time for rules and instant
+/// queries) instead of the evaluation time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AtModifier {
+    /// A Unix time in milliseconds.
+    Time(i64),
+    /// `start()`.
+    Start,
+    /// `end()`.
+    End,
+}
+
+impl AtModifier {
+    /// The time (ms) the modified expression is evaluated at, given the evaluation time `t`.
+    pub fn resolve(self, t: i64) -> i64 {
+        match self {
+            AtModifier::Time(ms) => ms,
+            AtModifier::Start | AtModifier::End => t,
+        }
+    }
+}
+
+/// The reference time of a selector or subquery evaluated at `t`: `@` then `offset` applied.
+fn ref_time(at: Option<AtModifier>, offset_ms: i64, t: i64) -> i64 {
+    at.map_or(t, |a| a.resolve(t)) - offset_ms
 }
 
 impl VectorSelector {
+    /// The time this selector reads at when evaluated at `t` (`@` and `offset` applied).
+    pub fn ref_time(&self, t: i64) -> i64 {
+        ref_time(self.at, self.offset_ms, t)
+    }
+
     /// All matchers including the one implied by the metric name.
     pub fn all_matchers(&self) -> impl Iterator<Item = std::borrow::Cow<'_, Matcher>> {
         let name = self.name.as_ref().map(|n| {
@@ -191,6 +226,15 @@ pub struct Subquery {
     pub step_ms: i64,
     /// Offset in milliseconds.
     pub offset_ms: i64,
+    /// The `@` modifier, if any.
+    pub at: Option<AtModifier>,
+}
+
+impl Subquery {
+    /// The end of the subquery's range when evaluated at `t` (`@` and `offset` applied).
+    pub fn ref_time(&self, t: i64) -> i64 {
+        ref_time(self.at, self.offset_ms, t)
+    }
 }
 
 /// `-` or `+`.
@@ -741,8 +785,15 @@ fn collect_logs<'a>(e: &'a Expr, out: &mut Vec<&'a LogSelector>) {
     }
 }
 
+/// History a fixed `@ <time>` may need: all of it.
+const UNBOUNDED_MS: i64 = i64::MAX / 4;
+
 fn lookback(e: &Expr, delta: i64) -> i64 {
+    let fixed = |at: Option<AtModifier>| matches!(at, Some(AtModifier::Time(_)));
     match e {
+        Expr::Vector(v) if fixed(v.at) => UNBOUNDED_MS,
+        Expr::Matrix(m) if fixed(m.selector.at) => UNBOUNDED_MS,
+        Expr::Subquery(s) if fixed(s.at) => UNBOUNDED_MS,
         Expr::Number(_) | Expr::String(_) => 0,
         Expr::Vector(v) => v.offset_ms.max(0) + delta,
         Expr::Matrix(m) => m.selector.offset_ms.max(0) + m.range_ms,

@@ -189,7 +189,39 @@ fn unary(i: &str) -> Res<'_, Expr> {
     postfix(t)
 }
 
-/// A primary expression followed by `[range]`, `[range:step]` and `offset`.
+/// What follows `@`: a (signed) number of Unix seconds, `start()` or `end()`.
+fn at_modifier(i: &str) -> Res<'_, AtModifier> {
+    for (kw, at) in [("start", AtModifier::Start), ("end", AtModifier::End)] {
+        if let Ok((r, ())) = keyword(i, kw) {
+            let (r, ()) = cut_err(sym(r, "("))?;
+            let (r, ()) = cut_err(sym(r, ")"))?;
+            return Ok((r, at));
+        }
+    }
+    let t = ws(i);
+    let (t2, neg) = match t.strip_prefix('-') {
+        Some(x) => (x, true),
+        None => (t.strip_prefix('+').unwrap_or(t), false),
+    };
+    let (r, v) = match number_lit(t2) {
+        Ok(x) => x,
+        Err(_) => return fail_expected(t, &["timestamp", "start()", "end()"]),
+    };
+    let v = if neg { -v } else { v };
+    let ms = (v * 1000.0).round();
+    if !ms.is_finite() || ms.abs() > 9.2e18 {
+        return fail(
+            t,
+            format!(
+                "timestamp out of bounds for @ modifier: {}",
+                crate::gofmt::fmt_f_prec(v, 6)
+            ),
+        );
+    }
+    Ok((r, AtModifier::Time(ms as i64)))
+}
+
+/// A primary expression followed by `[range]`, `[range:step]`, `offset` and `@`.
 fn postfix(i: &str) -> Res<'_, Expr> {
     let (mut i, mut e) = primary(i)?;
     loop {
@@ -221,6 +253,7 @@ fn postfix(i: &str) -> Res<'_, Expr> {
                     range_ms: range,
                     step_ms: step,
                     offset_ms: 0,
+                    at: None,
                 });
                 i = r4;
                 continue;
@@ -233,6 +266,9 @@ fn postfix(i: &str) -> Res<'_, Expr> {
                 })
             })?;
             e = match e {
+                Expr::Vector(v) if v.at.is_some() => {
+                    return fail(open, "no @ modifiers allowed before range");
+                }
                 Expr::Vector(v) if v.offset_ms == 0 => Expr::Matrix(MatrixSelector {
                     selector: v,
                     range_ms: range,
@@ -295,7 +331,25 @@ fn postfix(i: &str) -> Res<'_, Expr> {
             }
             i = r2;
         } else if peek_sym(i, "@") {
-            return fail(ws(i), "the @ modifier is not supported");
+            let at_pos = ws(i);
+            let (r, ()) = sym(i, "@")?;
+            let (r, at) = at_modifier(r)?;
+            let slot = match &mut e {
+                Expr::Vector(v) => &mut v.at,
+                Expr::Matrix(m) => &mut m.selector.at,
+                Expr::Subquery(s) => &mut s.at,
+                _ => {
+                    return fail(
+                        at_pos,
+                        "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+                    );
+                }
+            };
+            if slot.is_some() {
+                return fail(at_pos, "@ <timestamp> may not be set multiple times");
+            }
+            *slot = Some(at);
+            i = r;
         } else {
             return Ok((i, e));
         }
@@ -642,6 +696,7 @@ fn selector<'a>(i: &'a str, name: Option<&str>) -> Res<'a, Expr> {
             name: name.map(str::to_string),
             matchers: ms,
             offset_ms: 0,
+            at: None,
         }),
     ))
 }

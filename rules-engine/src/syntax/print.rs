@@ -73,6 +73,20 @@ fn write_matchers(f: &mut Formatter<'_>, ms: &[Matcher]) -> fmt::Result {
     f.write_char('}')
 }
 
+/// ` @ 100.000`, ` @ start()`, ` @ end()` (Prometheus prints seconds with three decimals).
+fn write_at(f: &mut Formatter<'_>, at: Option<AtModifier>) -> fmt::Result {
+    match at {
+        None => Ok(()),
+        Some(AtModifier::Start) => f.write_str(" @ start()"),
+        Some(AtModifier::End) => f.write_str(" @ end()"),
+        Some(AtModifier::Time(ms)) => {
+            let sign = if ms < 0 { "-" } else { "" };
+            let a = ms.unsigned_abs();
+            write!(f, " @ {sign}{}.{:03}", a / 1000, a % 1000)
+        }
+    }
+}
+
 fn write_offset(f: &mut Formatter<'_>, ms: i64) -> fmt::Result {
     if ms != 0 {
         write!(f, " offset {}", format_duration(ms))?;
@@ -88,6 +102,7 @@ impl Display for VectorSelector {
         if self.name.is_none() || !self.matchers.is_empty() {
             write_matchers(f, &self.matchers)?;
         }
+        write_at(f, self.at)?;
         write_offset(f, self.offset_ms)
     }
 }
@@ -102,6 +117,7 @@ impl Display for MatrixSelector {
             write_matchers(f, &s.matchers)?;
         }
         write!(f, "[{}]", format_duration(self.range_ms))?;
+        write_at(f, s.at)?;
         write_offset(f, s.offset_ms)
     }
 }
@@ -251,6 +267,7 @@ impl Display for Expr {
                     f.write_str(&format_duration(s.step_ms))?;
                 }
                 f.write_char(']')?;
+                write_at(f, s.at)?;
                 write_offset(f, s.offset_ms)
             }
             Expr::Unary(op, e) => {

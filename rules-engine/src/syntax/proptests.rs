@@ -55,8 +55,9 @@ fn vector_selector() -> impl Strategy<Value = VectorSelector> {
         prop::option::of(prop::sample::select(&METRICS[..])),
         prop::collection::vec(matcher(), 0..3),
         offset(),
+        at(),
     )
-        .prop_map(|(name, mut matchers, offset_ms)| {
+        .prop_map(|(name, mut matchers, offset_ms, at)| {
             if name.is_none() {
                 // at least one matcher that does not match the empty string
                 matchers.push(Matcher::new("job", MatchOp::Equal, "api").unwrap());
@@ -65,8 +66,18 @@ fn vector_selector() -> impl Strategy<Value = VectorSelector> {
                 name: name.map(str::to_string),
                 matchers,
                 offset_ms,
+                at,
             }
         })
+}
+
+fn at() -> impl Strategy<Value = Option<AtModifier>> {
+    prop_oneof![
+        4 => Just(None),
+        1 => Just(Some(AtModifier::Start)),
+        1 => Just(Some(AtModifier::End)),
+        2 => (-10_000_000_000_000i64..10_000_000_000_000).prop_map(|ms| Some(AtModifier::Time(ms))),
+    ]
 }
 
 fn number() -> impl Strategy<Value = f64> {
@@ -321,8 +332,9 @@ fn typed(ty: ValueType, depth: u32) -> BoxedStrategy<Expr> {
             duration(),
             prop_oneof![Just(0i64), duration()],
             offset(),
+            at(),
         )
-            .prop_map(|(e, range_ms, step_ms, offset_ms)| {
+            .prop_map(|(e, range_ms, step_ms, offset_ms, at)| {
                 Expr::Call(Call {
                     func: Function::MaxOverTime,
                     args: vec![Expr::Subquery(Subquery {
@@ -330,6 +342,7 @@ fn typed(ty: ValueType, depth: u32) -> BoxedStrategy<Expr> {
                         range_ms,
                         step_ms,
                         offset_ms,
+                        at,
                     })],
                 })
             })

@@ -20,6 +20,20 @@ fn check_err(input: &str, expect: &str) {
 }
 
 #[test]
+fn at_modifier() {
+    check("foo @ 10", "foo @ 10.000");
+    check("foo @ 1.5 offset 1m", "foo @ 1.500 offset 1m");
+    check("foo offset 1m @ -2", "foo @ -2.000 offset 1m");
+    check("rate(foo[5m] @ end())", "rate(foo[5m] @ end())");
+    check("(foo)[5m:1m] @ start()", "foo[5m:1m] @ start()");
+    let e = parse_expr("foo @ 100 offset 1m").unwrap();
+    match e {
+        Expr::Vector(v) => assert_eq!(v.ref_time(1_000_000), 40_000),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
 fn selectors() {
     check("up", "up");
     check(
@@ -174,7 +188,19 @@ fn more_errors() {
             "foo offset",
             "1:11: unexpected end of input; expected duration",
         ),
-        ("foo @ 10", "1:5: the @ modifier is not supported"),
+        (
+            "sum(foo) @ 10",
+            "1:10: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+        ),
+        (
+            "foo @ 10 @ 20",
+            "1:10: @ <timestamp> may not be set multiple times",
+        ),
+        ("foo @ 10 [5m]", "1:10: no @ modifiers allowed before range"),
+        (
+            "foo @ bar",
+            "1:7: unexpected \"bar\"; expected timestamp or start() or end()",
+        ),
         (
             r#"{a="b"} | unwrap"#,
             "1:17: unexpected end of input; expected label name",

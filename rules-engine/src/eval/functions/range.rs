@@ -27,7 +27,7 @@ pub(super) fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Value, EvalError
         && f != F::AbsentOverTime
     {
         // fast path: read the store's windows in place
-        let range_end = ctx.t - ms.selector.offset_ms;
+        let range_end = ms.selector.ref_time(ctx.t);
         let range_start = range_end - ms.range_ms;
         let mut out = Vec::new();
         let mut err = None;
@@ -73,12 +73,11 @@ pub(super) fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Value, EvalError
             Vec::new()
         }));
     }
-    let offset = match marg {
-        Expr::Matrix(ms) => ms.selector.offset_ms,
-        Expr::Subquery(sq) => sq.offset_ms,
-        _ => 0,
+    let range_end = match marg {
+        Expr::Matrix(ms) => ms.selector.ref_time(ctx.t),
+        Expr::Subquery(sq) => sq.ref_time(ctx.t),
+        _ => ctx.t,
     };
-    let range_end = ctx.t - offset;
     let range_start = range_end - range_ms;
     let mut out = Vec::with_capacity(series.len());
     for s in series {
