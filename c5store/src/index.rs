@@ -9,6 +9,7 @@
 //! therefore stays the definition of what a path means.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use crate::value::{Segment, Value, push_segment};
 
@@ -26,16 +27,22 @@ struct Route {
     steps: [u32; MAX_DEPTH],
 }
 
-/// Canonical path → route, for every indexable node of one tree.
+/// Hash of the canonical path → route, for every indexable node of one tree.
+///
+/// Keys are 64-bit hashes, not strings: building allocates nothing per node. A hit is checked
+/// by spelling the route's path against the asked one while following it (a few `memcmp`s),
+/// so a hash collision can only send a read to the walk, never to the wrong node.
 #[derive(Debug, Default)]
 pub(crate) struct PathIndex {
-    routes: HashMap<Box<str>, Route, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+    routes: HashMap<u64, Route, foldhash::fast::RandomState>,
 }
 
 impl PathIndex {
     /// Indexes every node of `root` that the walk reaches by its canonical path.
     pub(crate) fn build(root: &Value) -> Self {
         let mut ix = PathIndex {
+            hasher: foldhash::fast::RandomState::default(),
             routes: HashMap::with_capacity_and_hasher(count(root, 0), Default::default()),
         };
         let mut route = Route {
@@ -47,7 +54,9 @@ impl PathIndex {
     }
 
     fn add(&mut self, v: &Value, path: &mut String, route: &mut Route) {
-        self.routes.insert(path.as_str().into(), *route);
+        // on a collision the first path keeps the slot; the other one walks
+        let h = self.hasher.hash_one(path.as_bytes());
+        self.routes.entry(h).or_insert(*route);
         let depth = usize::from(route.depth);
         if depth >= MAX_DEPTH {
             return;
@@ -83,19 +92,39 @@ impl PathIndex {
 
     /// The node at canonical `path`, if indexed.
     pub(crate) fn get<'a>(&self, root: &'a Value, path: &str) -> Option<&'a Value> {
-        let route = self.routes.get(path)?;
+        let route = self.routes.get(&self.hasher.hash_one(path.as_bytes()))?;
         let mut node = root;
-        for &i in route.steps.get(..usize::from(route.depth))? {
+        let mut rest = path;
+        for (n, &i) in route
+            .steps
+            .get(..usize::from(route.depth))?
+            .iter()
+            .enumerate()
+        {
             let i = i as usize;
             node = match node {
-                Value::Map(m) => m.get_index(i)?.1,
-                Value::Seq(s) => s.get(i)?,
+                Value::Map(m) => {
+                    let (k, child) = m.get_index(i)?;
+                    if n > 0 {
+                        rest = rest.strip_prefix('.')?;
+                    }
+                    rest = rest.strip_prefix(k.as_str())?;
+                    child
+                }
+                Value::Seq(s) => {
+                    let inner = rest.strip_prefix('[')?;
+                    let close = inner.find(']')?;
+                    if inner[..close].parse::<usize>().ok()? != i {
+                        return None;
+                    }
+                    rest = &inner[close + 1..];
+                    s.get(i)?
+                }
                 _ => return None,
             };
         }
-        Some(node)
+        rest.is_empty().then_some(node)
     }
-
     /// The node at `prefix` joined with `key` the way branch keys join (`db` + `port` →
     /// `db.port`, `hosts` + `[0]` → `hosts[0]`), without allocating. `None` when not indexed.
     pub(crate) fn get_joined<'a>(
@@ -174,5 +203,18 @@ mod tests {
         assert_eq!(ix.get_joined(&v, "db.hosts", "[1].x"), Some(&Value::Int(2)));
         assert_eq!(ix.get_joined(&v, "db", ""), v.get_path("db"));
         assert!(ix.get_joined(&v, &"x".repeat(JOIN_BUF), "y").is_none());
+    }
+
+    #[test]
+    fn a_hash_collision_falls_through_instead_of_reading_the_wrong_node() {
+        let v = Value::from(serde_json::json!({"db": {"port": 1, "hosts": ["a"]}}));
+        let mut ix = PathIndex::build(&v);
+        // pretend "db.pork" and "db.hosts[1]" collide with the routes of real nodes
+        for (fake, real) in [("db.pork", "db.port"), ("db.hosts[1]", "db.hosts[0]")] {
+            let route = ix.routes[&ix.hasher.hash_one(real.as_bytes())];
+            ix.routes.insert(ix.hasher.hash_one(fake.as_bytes()), route);
+            assert!(ix.get(&v, fake).is_none(), "{fake}");
+            assert!(ix.get(&v, real).is_some(), "{real}");
+        }
     }
 }
