@@ -98,6 +98,21 @@ struct Run {
     per_sec: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU time (user + system) of the bench process during the burst: for c5 the whole sender
+    /// plus the receiver, for Alertmanager the receiver and the API client.
+    own_cpu: Duration,
+    /// CPU time of the Alertmanager process during the burst (zero for c5).
+    peer_cpu: Duration,
+}
+
+/// CPU time (user + system) of process `pid` ("self" for this one), from `/proc/PID/stat`.
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
 
 async fn c5_run(
@@ -122,6 +137,7 @@ async fn c5_run(
     // Throughput: a burst of n distinct groups.
     let names: Vec<String> = (0..n).map(|i| format!("c5-{tag}-burst-{i}")).collect();
     let start = Instant::now();
+    let cpu0 = cpu_time("self");
     // Like the 100-alert API calls Alertmanager gets, all at once: 100 notifications per call,
     // each call answered only once its notifications are committed to disk.
     let calls: Vec<_> = names
@@ -138,6 +154,7 @@ async fn c5_run(
     }
     let enqueued = start.elapsed();
     let end = wait_for(arrivals, &names, Duration::from_secs(120)).await;
+    let own_cpu = cpu_time("self") - cpu0;
     let per_sec = n as f64 / (end - start).as_secs_f64();
     println!(
         "c5 {tag}: {n} enqueued (committed) in {:.1} ms, all received after {:.1} ms",
@@ -166,6 +183,8 @@ async fn c5_run(
         per_sec,
         p50: percentile(&lat, 0.5),
         p99: percentile(&lat, 0.99),
+        own_cpu,
+        peer_cpu: Duration::ZERO,
     }
 }
 
@@ -224,7 +243,7 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
         .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
         .arg("--cluster.listen-address=")
         .arg("--log.level=warn");
-    let _server = tokio::task::spawn_blocking(move || {
+    let server = tokio::task::spawn_blocking(move || {
         c5_testkit::Server::start("alertmanager", cmd, dir, am_port, 0, || {
             c5_testkit::http_ok(am_port, "/-/ready")
         })
@@ -234,6 +253,8 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{am_port}/api/v2/alerts");
     let names: Vec<String> = (0..n).map(|i| format!("am-burst-{i}")).collect();
+    let am_pid = server.pid().to_string();
+    let (cpu0, am_cpu0) = (cpu_time("self"), cpu_time(&am_pid));
     let start = Instant::now();
     let calls: Vec<_> = names
         .chunks(100)
@@ -250,6 +271,7 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
         call.await.unwrap();
     }
     let end = wait_for(arrivals, &names, Duration::from_secs(300)).await;
+    let (own_cpu, peer_cpu) = (cpu_time("self") - cpu0, cpu_time(&am_pid) - am_cpu0);
     let per_sec = n as f64 / (end - start).as_secs_f64();
     let mut lat = Vec::new();
     for i in 0..paced {
@@ -275,6 +297,8 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
         per_sec,
         p50: percentile(&lat, 0.5),
         p99: percentile(&lat, 0.99),
+        own_cpu,
+        peer_cpu,
     }
 }
 
@@ -303,24 +327,39 @@ fn main() {
         let am = am_run(port, &arrivals, n, paced).await;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!("delivery benchmark: {n} distinct groups (burst), {paced} paced for latency");
-        println!("| system | notifications/s | p50 ms | p99 ms |");
-        println!("|---|---|---|---|");
+        println!("| system | notifications/s | p50 ms | p99 ms | sender CPU ms per 1000 |");
+        println!("|---|---|---|---|---|");
         for (name, r) in [
             ("c5 outbox (synchronous=FULL)", &full),
             ("c5 outbox (synchronous=NORMAL)", &normal),
             ("Alertmanager 0.25", &am),
         ] {
+            // Per 1000 notifications, the sender side only: c5's process minus what the
+            // receiver and client cost in the Alertmanager run (same receiver, same payloads).
+            let sender = if r.peer_cpu.is_zero() {
+                r.own_cpu.saturating_sub(am.own_cpu)
+            } else {
+                r.peer_cpu
+            };
             println!(
-                "| {name} | {:.0} | {:.2} | {:.2} |",
+                "| {name} | {:.0} | {:.2} | {:.2} | {:.0} |",
                 r.per_sec,
                 ms(r.p50),
-                ms(r.p99)
+                ms(r.p99),
+                ms(sender) * 1000.0 / n as f64
             );
         }
         println!(
             "ratio c5 (FULL) / Alertmanager: {:.1}x; c5 (NORMAL) / Alertmanager: {:.1}x",
             full.per_sec / am.per_sec,
             normal.per_sec / am.per_sec
+        );
+        let c5_cpu = |r: &Run| r.own_cpu.saturating_sub(am.own_cpu).as_secs_f64().max(1e-3);
+        println!(
+            "sender CPU per notification, Alertmanager / c5: {:.1}x (FULL), {:.1}x (NORMAL) \
+             (CPU clock ticks are 10 ms: rough)",
+            am.peer_cpu.as_secs_f64() / c5_cpu(&full),
+            am.peer_cpu.as_secs_f64() / c5_cpu(&normal)
         );
     });
 }

@@ -468,10 +468,9 @@ impl Scheduler {
             .unzip();
         self.settling += 1;
         self.settling_outcomes += settles.len();
-        let commit = self.outbox.record_async(outcomes, now);
         let committed = self.committed_tx.clone();
-        tokio::spawn(async move {
-            let _ = committed.send((settles, commit.await));
+        self.outbox.record_then(outcomes, now, move |result| {
+            let _ = committed.send((settles, result));
         });
     }
 

@@ -22,6 +22,7 @@
 pub mod cli;
 pub mod policy;
 mod query;
+mod types;
 mod writer;
 
 use std::future::Future;
@@ -33,165 +34,7 @@ use notifiers::{AlertStatus, Notification};
 use rusqlite::Connection;
 
 pub use policy::DeadReason;
-
-/// An outbox failure (the database could not be opened, read or written).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OutboxError {
-    /// SQLite failed.
-    #[error("outbox database {path}: {source}")]
-    Sqlite {
-        /// The database file.
-        path: String,
-        /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
-    },
-    /// A stored notification could not be decoded.
-    #[error("outbox database {path}: entry {id} is corrupt: {source}")]
-    Corrupt {
-        /// The database file.
-        path: String,
-        /// Row id.
-        id: i64,
-        /// The JSON error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// The transaction this write was batched into failed to commit: nothing of it was stored.
-    #[error("outbox database {path}: commit failed: {message}")]
-    Commit {
-        /// The database file.
-        path: String,
-        /// SQLite's message.
-        message: String,
-    },
-    /// The writer thread has stopped (the outbox is being dropped, or the thread died).
-    #[error("outbox database {path}: the writer thread has stopped")]
-    Closed {
-        /// The database file.
-        path: String,
-    },
-}
-
-/// How hard a commit waits for the disk.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// fsync on every commit (`synchronous=FULL`): survives power loss. The default.
-    #[default]
-    Full,
-    /// fsync at WAL checkpoints only (`synchronous=NORMAL`): survives a killed process, may lose
-    /// the last commits on power loss.
-    Normal,
-}
-
-/// A pending notification as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    /// Row id (also the order of enqueueing).
-    pub id: i64,
-    /// Which configured notifier delivers it (e.g. `team-a/webhook/0`).
-    pub target: String,
-    /// The notification, idempotency key included.
-    pub notification: Notification,
-    /// When it was enqueued.
-    pub created_ms: i64,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// Earliest time of the next attempt.
-    pub next_attempt_ms: i64,
-    /// After this it is dead-lettered as expired.
-    pub deadline_ms: i64,
-    /// The last failure, if any.
-    pub last_error: Option<String>,
-}
-
-/// A notification given up.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DeadLetter {
-    /// Row id in the dead-letter table.
-    pub id: i64,
-    /// Target notifier.
-    pub target: String,
-    /// The notification.
-    pub notification: Notification,
-    /// When it was enqueued.
-    pub created_ms: i64,
-    /// When it was given up.
-    pub failed_ms: i64,
-    /// Attempts made.
-    pub attempts: u32,
-    /// `permanent`, `expired` or `unknown-target`.
-    pub reason: String,
-    /// The last delivery error.
-    pub error: String,
-}
-
-/// The notification log's record for one group at one target.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogEntry {
-    /// Target notifier.
-    pub target: String,
-    /// Group key.
-    pub group_key: String,
-    /// How many notifications were enqueued for this group so far.
-    pub sequence: u64,
-    /// Idempotency key of the last one.
-    pub idempotency_key: String,
-    /// Fingerprints of its firing alerts, sorted.
-    pub firing: Vec<String>,
-    /// Fingerprints of its resolved alerts, sorted.
-    pub resolved: Vec<String>,
-    /// When the last one was enqueued.
-    pub enqueued_ms: i64,
-    /// When a notification of this group was last delivered, if ever.
-    pub delivered_ms: Option<i64>,
-}
-
-/// What [`Outbox::enqueue`] did.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Enqueued {
-    /// Stored as a new pending entry.
-    New(Box<Entry>),
-    /// The same `(target, idempotency key)` is already pending or was delivered: nothing stored.
-    Duplicate,
-}
-
-/// The fate of one attempt, for [`Outbox::record`]. Entries are named by outbox row id.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// Delivered: the entry leaves the outbox and is logged.
-    Delivered {
-        /// Row id.
-        id: i64,
-        /// Attempts made, this one included.
-        attempts: u32,
-        /// Transport detail (status line).
-        detail: String,
-    },
-    /// Failed; retry at `at_ms`.
-    Retry {
-        /// Row id.
-        id: i64,
-        /// Attempts made, this one included.
-        attempts: u32,
-        /// Next attempt time.
-        at_ms: i64,
-        /// The failure.
-        error: String,
-    },
-    /// Given up: the entry moves to the dead letters.
-    Dead {
-        /// Row id.
-        id: i64,
-        /// Attempts made.
-        attempts: u32,
-        /// Why.
-        reason: DeadReason,
-        /// The last failure.
-        error: String,
-    },
-}
+pub use types::{DeadLetter, Durability, Enqueued, Entry, LogEntry, OutboxError, Outcome};
 
 /// The outbox store; share it as `Arc<Outbox>`. Writes go to one writer thread that commits
 /// whatever is queued in one transaction (see the module docs); reads use a connection of their
@@ -326,7 +169,8 @@ impl Outbox {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.submit(make(Box::new(move |r| {
             let _ = tx.send(r);
-        })))?;
+        })))
+        .map_err(|_| self.closed())?;
         rx.recv().map_err(|_| self.closed())?
     }
 
@@ -336,9 +180,11 @@ impl Outbox {
         make: impl FnOnce(writer::Reply<T>) -> writer::Op,
     ) -> impl Future<Output = Result<T, OutboxError>> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let submitted = self.submit(make(Box::new(move |r| {
-            let _ = tx.send(r);
-        })));
+        let submitted = self
+            .submit(make(Box::new(move |r| {
+                let _ = tx.send(r);
+            })))
+            .map_err(|_| self.closed());
         let closed = self.closed();
         async move {
             submitted?;
@@ -346,11 +192,12 @@ impl Outbox {
         }
     }
 
-    fn submit(&self, op: writer::Op) -> Result<(), OutboxError> {
-        self.writer
-            .as_ref()
-            .and_then(|w| w.send(op).ok())
-            .ok_or_else(|| self.closed())
+    /// Queues `op`; gives it back if the writer is gone.
+    fn submit(&self, op: writer::Op) -> Result<(), writer::Op> {
+        match &self.writer {
+            Some(w) => w.send(op).map_err(|e| e.0),
+            None => Err(op),
+        }
     }
 
     /// Durably stores `notification` for `target` before any delivery attempt. The retry deadline
@@ -461,6 +308,26 @@ impl Outbox {
             now_ms,
             reply,
         })
+    }
+
+    /// [`Outbox::record`] without waiting: `done` runs on the writer thread once the batch is
+    /// committed (keep it short: a channel send).
+    pub fn record_then(
+        &self,
+        outcomes: Vec<Outcome>,
+        now_ms: i64,
+        done: impl FnOnce(Result<(), OutboxError>) + Send + 'static,
+    ) {
+        let op = writer::Op::Record {
+            outcomes,
+            now_ms,
+            reply: Box::new(done),
+        };
+        if let Err(e) = self.submit(op)
+            && let writer::Op::Record { reply, .. } = e
+        {
+            reply(Err(self.closed()));
+        }
     }
 
     /// [`Outbox::record`] without blocking the thread: queued when called, resolves once

@@ -120,7 +120,7 @@ impl Writer {
                 reply,
             } => {
                 let r = items
-                    .iter()
+                    .into_iter()
                     .map(|(t, n)| self.enqueue(&sp, t, n, now_ms, deadline_ms))
                     .collect::<Result<Vec<_>, _>>();
                 self.settle(&mut sp, reply, r)
@@ -194,8 +194,8 @@ impl Writer {
     fn enqueue(
         &self,
         tx: &Connection,
-        target: &str,
-        notification: &Notification,
+        target: String,
+        mut n: Notification,
         now_ms: i64,
         deadline_ms: i64,
     ) -> Result<Enqueued, OutboxError> {
@@ -204,13 +204,12 @@ impl Writer {
                 "SELECT sequence FROM notification_log WHERE target = ?1 AND group_key = ?2",
             )
             .and_then(|mut st| {
-                st.query_row(params![target, notification.group_key], |r| r.get(0))
+                st.query_row(params![target, n.group_key], |r| r.get(0))
                     .optional()
             })
             .map_err(|e| self.sql(e))?;
         let sequence = previous.unwrap_or(0) + 1;
-        let (firing, resolved) = fingerprints(notification);
-        let mut n = notification.clone();
+        let (firing, resolved) = fingerprints(&n);
         if n.idempotency_key.is_empty() {
             n.idempotency_key =
                 idempotency_key(&n.group_key, &firing, &resolved, sequence.unsigned_abs());
@@ -269,7 +268,7 @@ impl Writer {
         .map_err(|e| self.sql(e))?;
         Ok(Enqueued::New(Box::new(Entry {
             id,
-            target: target.to_owned(),
+            target,
             notification: n,
             created_ms: now_ms,
             attempts: 0,

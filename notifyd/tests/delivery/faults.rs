@@ -180,3 +180,46 @@ async fn hanging_receiver_times_out_then_retry_succeeds() {
     );
     join.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_per_receiver_never_exceed_the_concurrency() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Default)]
+    struct Load {
+        now: AtomicUsize,
+        max: AtomicUsize,
+        done: AtomicUsize,
+    }
+    let load = Arc::new(Load::default());
+    async fn handle(axum::extract::State(l): axum::extract::State<Arc<Load>>) -> &'static str {
+        let n = l.now.fetch_add(1, Ordering::SeqCst) + 1;
+        l.max.fetch_max(n, Ordering::SeqCst);
+        // The receiver is slow, so the dispatcher has every reason to pile requests up.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        l.now.fetch_sub(1, Ordering::SeqCst);
+        l.done.fetch_add(1, Ordering::SeqCst);
+        "ok"
+    }
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(handle))
+        .with_state(load.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open(&dir.path().join("o.db")).unwrap());
+    let mut config = fast_config();
+    config.concurrency = 3;
+    let notifier = Arc::new(WebhookNotifier::new(WebhookConfig::new(&url)).unwrap());
+    let (h, join) = dispatcher(&outbox, notifier, config);
+    for i in 0..15 {
+        h.enqueue("t", &notification(&format!("Busy{i}"))).unwrap();
+    }
+    until("all answered", WAIT, || {
+        load.done.load(Ordering::SeqCst) == 15
+    })
+    .await;
+    assert_eq!(load.max.load(Ordering::SeqCst), 3, "bounded, and used");
+    join.abort();
+}
