@@ -74,7 +74,7 @@ fn expr(i: &str, min_prec: u8) -> Res<'_, Expr> {
             return_bool,
             matching,
         };
-        check_binary(&b, op_pos)?;
+        check_binary(&b, op_pos, start)?;
         lhs = Expr::Binary(Box::new(b));
         i = rest;
     }
@@ -223,6 +223,7 @@ fn at_modifier(i: &str) -> Res<'_, AtModifier> {
 
 /// A primary expression followed by `[range]`, `[range:step]`, `offset` and `@`.
 fn postfix(i: &str) -> Res<'_, Expr> {
+    let expr_start = ws(i);
     let (mut i, mut e) = primary(i)?;
     loop {
         if peek_sym(i, "[") {
@@ -300,7 +301,7 @@ fn postfix(i: &str) -> Res<'_, Expr> {
             let d = if neg { -d } else { d };
             let already = |o: i64| -> Res<'_, ()> {
                 if o != 0 {
-                    fail(kw_pos, "offset may not be set multiple times")
+                    fail(expr_start, "offset may not be set multiple times")
                 } else {
                     Ok((kw_pos, ()))
                 }
@@ -346,7 +347,7 @@ fn postfix(i: &str) -> Res<'_, Expr> {
                 }
             };
             if slot.is_some() {
-                return fail(at_pos, "@ <timestamp> may not be set multiple times");
+                return fail(expr_start, "@ <timestamp> may not be set multiple times");
             }
             *slot = Some(at);
             i = r;
@@ -551,15 +552,11 @@ fn aggregate<'a>(start: &'a str, op: AggOp, i: &'a str) -> Res<'a, Expr> {
     }
     if op.has_param() != param.is_some() {
         let msg = if op.has_param() {
-            format!(
-                "wrong number of arguments for aggregate expression provided, expected 2, got 1 ({} needs a parameter)",
-                op.as_str()
-            )
+            "wrong number of arguments for aggregate expression provided, expected 2, got 1"
+                .to_string()
         } else {
-            format!(
-                "wrong number of arguments for aggregate expression provided, expected 1, got 2 ({} takes no parameter)",
-                op.as_str()
-            )
+            "wrong number of arguments for aggregate expression provided, expected 1, got 2"
+                .to_string()
         };
         return fail(start, msg);
     }
@@ -701,7 +698,9 @@ fn selector<'a>(i: &'a str, name: Option<&str>) -> Res<'a, Expr> {
     ))
 }
 
-fn check_binary<'a>(b: &BinaryExpr, pos: &'a str) -> Res<'a, ()> {
+/// Prometheus' type checks of a binary expression: operator-level problems point at the operator
+/// (`pos`), whole-expression ones at its start (`start`), as Prometheus reports them.
+fn check_binary<'a>(b: &BinaryExpr, pos: &'a str, start: &'a str) -> Res<'a, ()> {
     let (lt, rt) = (b.lhs.value_type(), b.rhs.value_type());
     for t in [lt, rt] {
         if t != ValueType::Scalar && t != ValueType::Vector {
@@ -719,7 +718,7 @@ fn check_binary<'a>(b: &BinaryExpr, pos: &'a str) -> Res<'a, ()> {
     }
     if b.op.is_set() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
         return fail(
-            pos,
+            start,
             format!(
                 "set operator \"{}\" not allowed in binary scalar expression",
                 b.op.as_str()
@@ -727,7 +726,10 @@ fn check_binary<'a>(b: &BinaryExpr, pos: &'a str) -> Res<'a, ()> {
         );
     }
     if b.matching.is_some() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
-        return fail(pos, "vector matching only allowed between instant vectors");
+        return fail(
+            start,
+            "vector matching only allowed between instant vectors",
+        );
     }
     if let Some(m) = &b.matching
         && let Cardinality::ManyToOne(extra) | Cardinality::OneToMany(extra) = &m.card

@@ -112,6 +112,7 @@ struct Lexer<'a> {
     brace: bool,
     bracket: bool,
     colon: bool,
+    duration_next: bool,
 }
 
 impl Lexer<'_> {
@@ -168,7 +169,18 @@ impl Lexer<'_> {
             }
             self.accept("s");
         }
-        !self.peek().is_some_and(is_alnum)
+        // Go reads the next rune (kept in an error's text, backed up on success)
+        let c = self.next();
+        !c.is_some_and(is_alnum)
+    }
+
+    /// Steps back over the rune `remaining_duration` read last (not at the end of input).
+    fn backup_after_duration(&mut self) {
+        if let Some(c) = self.s[..self.pos].chars().next_back()
+            && !(self.pos == self.s.len() && is_alnum(c))
+        {
+            self.pos -= c.len_utf8();
+        }
     }
 
     fn string(&mut self, start: usize, quote: char) -> (usize, Item) {
@@ -231,7 +243,38 @@ impl Lexer<'_> {
     }
 
     /// The next item and where it starts.
+    /// Prometheus 2.42 `lexDuration`, right after `[` (and its spaces).
+    fn duration(&mut self) -> (usize, Item) {
+        while self.peek().is_some_and(is_space) {
+            self.next();
+        }
+        let start = self.pos;
+        if self.scan_number() {
+            return (
+                start,
+                Item::Error("missing unit character in duration".into()),
+            );
+        }
+        if !self.remaining_duration() {
+            return (
+                start,
+                Item::Error(format!(
+                    "bad duration syntax: {}",
+                    go_q(&self.s[start..self.pos])
+                )),
+            );
+        }
+        self.backup_after_duration();
+        (
+            start,
+            Item::Token(desc("duration", &self.s[start..self.pos])),
+        )
+    }
+
     fn item(&mut self) -> (usize, Item) {
+        if std::mem::take(&mut self.duration_next) {
+            return self.duration();
+        }
         loop {
             let start = self.pos;
             if self.brace {
@@ -338,49 +381,21 @@ impl Lexer<'_> {
                     || c == '.' && self.peek().is_some_and(|d| d.is_ascii_digit()) =>
                 {
                     self.pos = start;
-                    if self.bracket {
-                        if self.scan_number() {
-                            return (
-                                start,
-                                Item::Error("missing unit character in duration".into()),
-                            );
-                        }
-                        if !self.remaining_duration() {
-                            let end = (self.pos + 1).min(self.s.len());
-                            let end = (end..=self.s.len())
-                                .find(|e| self.s.is_char_boundary(*e))
-                                .unwrap_or(self.s.len());
-                            return (
-                                start,
-                                Item::Error(format!(
-                                    "bad duration syntax: {}",
-                                    go_q(&self.s[start..end])
-                                )),
-                            );
-                        }
-                        return (
-                            start,
-                            Item::Token(desc("duration", &self.s[start..self.pos])),
-                        );
-                    }
                     if self.scan_number() {
                         return (start, Item::Token(desc("number", &self.s[start..self.pos])));
                     }
                     if self.remaining_duration() {
+                        self.backup_after_duration();
                         return (
                             start,
                             Item::Token(desc("duration", &self.s[start..self.pos])),
                         );
                     }
-                    let end = (self.pos + 1).min(self.s.len());
-                    let end = (end..=self.s.len())
-                        .find(|e| self.s.is_char_boundary(*e))
-                        .unwrap_or(self.s.len());
                     (
                         start,
                         Item::Error(format!(
                             "bad number or duration syntax: {}",
-                            go_q(&self.s[start..end])
+                            go_q(&self.s[start..self.pos])
                         )),
                     )
                 }
@@ -420,8 +435,9 @@ impl Lexer<'_> {
                 ')' => {
                     self.paren -= 1;
                     if self.paren < 0 {
+                        // Prometheus emits the parenthesis first: the error is after it
                         return (
-                            start,
+                            start + 1,
                             Item::Error("unexpected right parenthesis ')'".into()),
                         );
                     }
@@ -437,6 +453,7 @@ impl Lexer<'_> {
                     }
                     self.colon = false;
                     self.bracket = true;
+                    self.duration_next = true;
                     (start, Item::Token(desc("", "[")))
                 }
                 ']' => {
@@ -465,6 +482,7 @@ pub(crate) fn lex(src: &str) -> Vec<(usize, Item)> {
         brace: false,
         bracket: false,
         colon: false,
+        duration_next: false,
     };
     let mut out = Vec::new();
     loop {
@@ -484,15 +502,114 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The first place where Prometheus' grammar rejects the token stream with a message that
+/// names its context (`in label matching, expected string`, `in grouping opts, ...`,
+/// `in offset, expected duration`), as (offset, message).
+fn grammar_context(items: &[(usize, Item)]) -> Option<(usize, String)> {
+    const GROUPING: [&str; 6] = [
+        "<by>",
+        "<without>",
+        "<on>",
+        "<ignoring>",
+        "<group_left>",
+        "<group_right>",
+    ];
+    let tok = |k: usize| match items.get(k) {
+        Some((_, Item::Token(d))) => d.as_str(),
+        Some((_, Item::Eof)) => "end of input",
+        _ => "",
+    };
+    // open parentheses/braces: true for a grouping list, `{` for braces
+    let mut open: Vec<&str> = Vec::new();
+    for (k, (at, item)) in items.iter().enumerate() {
+        let found = match item {
+            Item::Error(_) => return None,
+            Item::Eof => "end of input".to_string(),
+            Item::Token(d) => d.clone(),
+        };
+        let prev = if k == 0 { "" } else { tok(k - 1) };
+        let unexpected = |ctx: &str| Some((*at, format!("unexpected {found}{ctx}")));
+        if prev == "<offset>" && !found.starts_with("duration ") && found != "<op:->" {
+            return unexpected(" in offset, expected duration");
+        }
+        if prev == "<op:@>"
+            && !found.starts_with("number ")
+            && !matches!(found.as_str(), "<op:->" | "<op:+>" | "<start>" | "<end>")
+        {
+            return unexpected(" in @, expected timestamp");
+        }
+        match open.last().copied() {
+            Some("{") => {
+                let ctx = if prev == "\"{\"" || prev == "\",\"" {
+                    (!found.starts_with("identifier ") && found != "\"}\"")
+                        .then_some(" in label matching, expected identifier or \"}\"")
+                } else if prev.starts_with("identifier ") {
+                    (!matches!(found.as_str(), "\"=\"" | "<op:!=>" | "<op:=~>" | "<op:!~>"))
+                        .then_some(" in label matching, expected label matching operator")
+                } else if matches!(prev, "\"=\"" | "<op:!=>" | "<op:=~>" | "<op:!~>") {
+                    (!found.starts_with("string ")).then_some(" in label matching, expected string")
+                } else if prev.starts_with("string ") {
+                    (found != "\",\"" && found != "\"}\"")
+                        .then_some(" in label matching, expected \",\" or \"}\"")
+                } else {
+                    None
+                };
+                if let Some(c) = ctx {
+                    return unexpected(c);
+                }
+            }
+            Some("grouping") => {
+                let is_label = found.starts_with("identifier ")
+                    || found.starts_with('<') && !found.starts_with("<op:");
+                let ctx = if prev == "\"(\"" || prev == "\",\"" {
+                    (!is_label && found != "\")\"").then_some(" in grouping opts, expected label")
+                } else {
+                    (found != "\",\"" && found != "\")\"")
+                        .then_some(" in grouping opts, expected \",\" or \")\"")
+                };
+                if let Some(c) = ctx {
+                    return unexpected(c);
+                }
+            }
+            _ => {}
+        }
+        if GROUPING[..4].contains(&prev) && found != "\"(\"" {
+            return unexpected(" in grouping opts, expected \"(\"");
+        }
+        if (found == "<by>" || found == "<without>") && !open.is_empty() && prev == "\")\"" {
+            return unexpected(" in aggregation");
+        }
+        match found.as_str() {
+            "\"(\"" => open.push(if GROUPING.contains(&prev) {
+                "grouping"
+            } else {
+                "("
+            }),
+            "\"{\"" => open.push("{"),
+            "\")\"" | "\"}\"" => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `e` (from parsing `src`) worded as Prometheus 2.42 words it: `1:7: parse error: ...`.
 pub fn prometheus_message(src: &str, e: &ParseError) -> String {
     let syntax = !e.expected.is_empty() || e.message.starts_with("unexpected ");
     let items = lex(src);
     // a lexer error before (or where) our parser stopped is what Prometheus reports
     if let Some((at, Item::Error(m))) = items.last()
-        && *at <= e.offset
+        && (*at <= e.offset || m.starts_with("unexpected right parenthesis") && *at <= e.offset + 1)
     {
         let (l, c) = line_col(src, *at);
+        return format!("{l}:{c}: parse error: {m}");
+    }
+    if let Some((at, m)) = grammar_context(&items)
+        && at <= e.offset
+    {
+        let (l, c) = line_col(src, at);
         return format!("{l}:{c}: parse error: {m}");
     }
     if !syntax {
@@ -543,5 +660,42 @@ mod tests {
             "1:8: parse error: unterminated quoted string"
         );
         assert_eq!(msg("up[5m"), "1:6: parse error: unclosed left bracket");
+        for (e, want) in [
+            ("up)", "1:4: parse error: unexpected right parenthesis ')'"),
+            (
+                "rate(up[5x])",
+                "1:9: parse error: bad duration syntax: \"5\"",
+            ),
+            (
+                "up[-5m]",
+                "1:4: parse error: missing unit character in duration",
+            ),
+            (
+                "up offset 5",
+                "1:11: parse error: unexpected number \"5\" in offset, expected duration",
+            ),
+            (
+                "up{job=a}",
+                "1:8: parse error: unexpected identifier \"a\" in label matching, expected string",
+            ),
+            (
+                "sum by (job up",
+                "1:13: parse error: unexpected identifier \"up\" in grouping opts, expected \",\" or \")\"",
+            ),
+            (
+                "sum(up) by job",
+                "1:12: parse error: unexpected identifier \"job\" in grouping opts, expected \"(\"",
+            ),
+            (
+                "sum(rate(x[5m]) by (job)",
+                "1:17: parse error: unexpected <by> in aggregation",
+            ),
+            (
+                "up and 1",
+                "1:1: parse error: set operator \"and\" not allowed in binary scalar expression",
+            ),
+        ] {
+            assert_eq!(msg(e), want, "{e}");
+        }
     }
 }
