@@ -216,3 +216,83 @@ async fn email_config_renders_and_reaches_a_real_smtp_server() {
         "{m}"
     );
 }
+
+/// A daemon restart (fresh policy, reopened outbox, new dispatcher) with the same alerts still
+/// firing: the notification log comes back from the outbox file, so nothing is sent twice, and the
+/// group's next notification continues the idempotency sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_neither_refloods_nor_restarts_the_sequence() {
+    use notifyd::policy_outbox::{enqueue_all, restore_logs};
+    let (url, seen) = serve().await;
+    let yaml = format!(
+        "route: {{receiver: db, group_by: [alertname], group_wait: 0s, group_interval: 1m}}\n\
+         receivers: [{{name: db, webhook_configs: [{{url: '{url}'}}]}}]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outbox.db");
+    let start = || {
+        let config = parse_str(&yaml, "e2e.yml").unwrap().config;
+        let notifiers: HashMap<String, Arc<dyn Notifier>> = config
+            .receiver("db")
+            .unwrap()
+            .notifier_configs()
+            .unwrap()
+            .into_iter()
+            .map(|(name, c)| (name, c.build().unwrap()))
+            .collect();
+        let outbox = Arc::new(Outbox::open(&db).unwrap());
+        let (_, join) = Dispatcher::new(outbox.clone(), notifiers, DispatchConfig::default())
+            .start(std::future::pending());
+        (Policy::new(config, "http://notifyd.test"), outbox, join)
+    };
+    let key = |i: usize| {
+        let got = seen.lock().unwrap();
+        got[i].0["idempotency-key"].to_str().unwrap().to_owned()
+    };
+    let t0 = 1_764_000_000_000;
+    let day = Duration::from_secs(86_400);
+
+    let (mut policy, outbox, join) = start();
+    policy.ingest(alert("db1", t0, None), t0);
+    assert_eq!(restore_logs(&mut policy, &outbox).unwrap(), 0);
+    let out = policy.tick(t0);
+    assert_eq!(enqueue_all(&outbox, &out, t0, day).unwrap(), 1);
+    until("delivered before the restart", || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
+    let first = key(0);
+    assert!(first.ends_with("-1"), "{first}");
+    until("recorded", || {
+        outbox.was_delivered("db/webhook/0", &first).unwrap()
+    })
+    .await;
+    join.abort();
+    let _ = join.await;
+    drop((policy, outbox));
+
+    // Restart: the source re-sends the firing alert, as Prometheus does every evaluation.
+    let (mut policy, outbox, join) = start();
+    policy.ingest(alert("db1", t0, None), t0 + 30_000);
+    assert_eq!(restore_logs(&mut policy, &outbox).unwrap(), 1);
+    assert!(policy.tick(t0 + 30_000).is_empty(), "no re-flood");
+    assert!(
+        policy.tick(t0 + 90_000).is_empty(),
+        "nothing new at the next interval"
+    );
+    // A new alert joins the group: notified, with the next sequence number.
+    policy.ingest(alert("db2", t0 + 100_000, None), t0 + 100_000);
+    let out = policy.tick(t0 + 150_000);
+    assert_eq!(out.len(), 1);
+    assert_eq!(enqueue_all(&outbox, &out, t0 + 150_000, day).unwrap(), 1);
+    until("the new alert", || seen.lock().unwrap().len() == 2).await;
+    let second = key(1);
+    assert_eq!(second, out[0].notification.idempotency_key);
+    assert!(second.ends_with("-2"), "{second}");
+    assert_eq!(
+        first.split('-').next(),
+        second.split('-').next(),
+        "same group"
+    );
+    join.abort();
+}
