@@ -33,21 +33,23 @@ pub fn restore_logs(policy: &mut Policy, outbox: &Outbox) -> Result<usize, Outbo
     Ok(restored)
 }
 
-/// Durably enqueues every delivery (before any send). Returns how many were new (not duplicates
-/// of an idempotency key already pending or delivered).
+/// Durably enqueues every delivery (before any send), all in one commit. Returns how many were
+/// new (not duplicates of an idempotency key already pending or delivered).
 pub fn enqueue_all(
     outbox: &Outbox,
     deliveries: &[Delivery],
     now_ms: i64,
     deadline: std::time::Duration,
 ) -> Result<usize, OutboxError> {
-    let mut new = 0;
-    for d in deliveries {
-        if let Enqueued::New(_) = outbox.enqueue(&d.target, &d.notification, now_ms, deadline)? {
-            new += 1;
-        }
-    }
-    Ok(new)
+    let items: Vec<(&str, &notifiers::Notification)> = deliveries
+        .iter()
+        .map(|d| (d.target.as_str(), &d.notification))
+        .collect();
+    let done = outbox.enqueue_many(&items, now_ms, deadline)?;
+    Ok(done
+        .iter()
+        .filter(|e| matches!(e, Enqueued::New(_)))
+        .count())
 }
 
 #[cfg(test)]
