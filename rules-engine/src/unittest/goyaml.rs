@@ -409,6 +409,11 @@ pub(crate) fn syntax_message(e: &YamlError, src: &str, dialect: Dialect) -> Stri
         ),
         p => (context, p),
     };
+    if problem.ends_with("unknown anchor")
+        && let Some(name) = undefined_alias(src)
+    {
+        return format!("yaml: unknown anchor '{name}' referenced");
+    }
     let mut problem_line = e.pos.map_or(0, |p| p.line);
     if problem == "found unexpected end of stream" && dialect == Dialect::V2 {
         // libyaml's problem mark is the end of the text (saphyr points at the construct)
@@ -434,6 +439,36 @@ pub(crate) fn syntax_message(e: &YamlError, src: &str, dialect: Dialect) -> Stri
     } else {
         format!("yaml: line {line}: {problem}")
     }
+}
+
+/// The first alias (`*name`) in `src` whose anchor (`&name`) is not defined before it.
+fn undefined_alias(src: &str) -> Option<String> {
+    let word = |rest: &str| -> String {
+        rest.chars()
+            .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+            .collect()
+    };
+    let mut anchors: Vec<String> = Vec::new();
+    for (i, c) in src.char_indices() {
+        let prev_ok = src[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|p| p.is_whitespace() || "-:[{,".contains(p));
+        if !prev_ok {
+            continue;
+        }
+        match c {
+            '&' => anchors.push(word(&src[i + 1..])),
+            '*' => {
+                let name = word(&src[i + 1..]);
+                if !name.is_empty() && !anchors.contains(&name) {
+                    return Some(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// 0-based line where the block collection/mapping that the parser was in started: the first
