@@ -227,11 +227,24 @@ pub fn go_quote(s: &str) -> String {
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
+            // not printable for Go (`unicode.IsPrint`): other controls, separators
+            c if c.is_control() || (c.is_whitespace() && c != ' ') || is_format_char(c) => {
+                if (c as u32) < 0x10000 {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+            }
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// Unicode format characters Go does not print (zero-width spaces and joiners, bidi marks).
+fn is_format_char(c: char) -> bool {
+    matches!(c as u32, 0xad | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0xfeff)
 }
 
 /// Prometheus' `labels.Labels.String()` for a list of pairs (kept as given, empty values too).

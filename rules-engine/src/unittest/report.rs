@@ -90,7 +90,13 @@ pub(crate) fn samples_string(list: &[(Labels, f64)]) -> String {
         return "nil".into();
     }
     list.iter()
-        .map(|(l, v)| format!("{l} {}", fmt_big_e(*v)))
+        .map(|(l, v)| {
+            let pairs: Vec<(String, String)> = l
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            format!("{} {}", pairs_string(&pairs), fmt_big_e(*v))
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
