@@ -59,8 +59,9 @@ pub enum WebhookBody {
     },
 }
 
-/// Configuration of one webhook receiver.
-#[derive(Clone, Debug)]
+/// Configuration of one webhook receiver. `Debug` shows only the URL's scheme, host and port:
+/// webhook URLs often carry a token (Alertmanager treats them as secrets).
+#[derive(Clone)]
 pub struct WebhookConfig {
     /// Where to POST.
     pub url: String,
@@ -99,8 +100,37 @@ impl WebhookConfig {
     }
 }
 
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &redacted_url(&self.url))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("headers", &self.headers)
+            .field("auth", &self.auth)
+            .field("signing_secret", &self.signing_secret)
+            .field("body", &self.body)
+            .field("max_alerts", &self.max_alerts)
+            .field("extra_root_certs_pem", &self.extra_root_certs_pem.len())
+            .finish()
+    }
+}
+
+/// `scheme://host:port/<redacted>`: enough to tell receivers apart, without path, query or
+/// credentials.
+pub fn redacted_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}{}/<redacted>",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => "<redacted>".to_owned(),
+    }
+}
+
 /// Delivers notifications by HTTP POST. Cheap to share: the client pools connections.
-#[derive(Debug)]
 pub struct WebhookNotifier {
     client: reqwest::Client,
     config: WebhookConfig,
@@ -114,11 +144,11 @@ impl WebhookNotifier {
     pub fn new(config: WebhookConfig) -> Result<Self, BuildError> {
         crate::tls::install_ring_provider();
         let url = reqwest::Url::parse(&config.url)
-            .map_err(|e| BuildError::new(format!("webhook url {:?}: {e}", config.url)))?;
+            .map_err(|e| BuildError::new(format!("webhook url: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(BuildError::new(format!(
-                "webhook url {:?}: scheme must be http or https",
-                config.url
+                "webhook url {}: scheme must be http or https",
+                redacted_url(&config.url)
             )));
         }
         let mut headers = HeaderMap::new();
@@ -227,6 +257,14 @@ impl WebhookNotifier {
     }
 }
 
+impl std::fmt::Debug for WebhookNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookNotifier")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Notifier for WebhookNotifier {
     fn deliver<'a>(&'a self, notification: &'a Notification) -> DeliverFuture<'a> {
         Box::pin(self.send(notification))
@@ -241,8 +279,10 @@ fn is_transient_status(status: StatusCode) -> bool {
 }
 
 /// Maps a transport error: timeouts are timeouts, a bad request is permanent, the rest (refused,
-/// reset, DNS, TLS handshake) is transient.
+/// reset, DNS, TLS handshake) is transient. The URL is left out of the error.
 fn classify(e: reqwest::Error) -> DeliveryError {
+    // reqwest names the URL in its message; the URL may carry a token.
+    let e = e.without_url();
     if e.is_timeout() {
         DeliveryError::timeout("webhook timed out").with_source(e)
     } else if e.is_builder() {
@@ -328,6 +368,24 @@ fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_and_build_errors_do_not_show_the_url_path_query_or_credentials() {
+        let url = "https://user:pw@hooks.example.org:8443/T0/tok-123?key=k-456";
+        let n = WebhookNotifier::new(WebhookConfig::new(url)).unwrap();
+        let debug = format!("{n:?}");
+        assert!(
+            debug.contains("https://hooks.example.org:8443/<redacted>"),
+            "{debug}"
+        );
+        for hidden in ["pw", "tok-123", "k-456", "user"] {
+            assert!(!debug.contains(hidden), "{hidden} in {debug}");
+        }
+        let err = WebhookNotifier::new(WebhookConfig::new("ftp://h/tok-123"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("tok-123") && err.contains("scheme"), "{err}");
+    }
 
     #[test]
     fn signature_round_trips_and_rejects_tampering_and_replays() {

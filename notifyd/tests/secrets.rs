@@ -140,7 +140,10 @@ async fn encrypted_hmac_secret_and_token_sign_real_requests_and_never_show() {
 
     // A failed delivery's error does not carry the secrets either.
     let mut dead = w.clone();
-    dead.url = format!("http://127.0.0.1:{}/hook", c5_testkit::free_port());
+    dead.url = format!(
+        "http://127.0.0.1:{}/hook?token=url-token-4545",
+        c5_testkit::free_port()
+    );
     let err = NotifierConfig::Webhook(dead)
         .build()
         .unwrap()
@@ -153,7 +156,10 @@ async fn encrypted_hmac_secret_and_token_sign_real_requests_and_never_show() {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    assert!(!text.contains(HMAC) && !text.contains(BEARER), "{text}");
+    for hidden in [HMAC, BEARER, "url-token-4545"] {
+        assert!(!text.contains(hidden), "{text}");
+    }
+    assert!(err.is_transient(), "refused: retried later");
 }
 
 #[test]
