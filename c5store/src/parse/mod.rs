@@ -3,6 +3,9 @@
 
 pub(crate) mod json;
 pub(crate) mod toml;
+pub(crate) mod toml_fast;
+#[cfg(test)]
+mod toml_fast_tests;
 pub(crate) mod yaml;
 
 use std::path::Path;

@@ -1,5 +1,6 @@
-//! TOML → [`Value`] through `toml::de::DeTable` (spanned, error-recovering): every node keeps its
-//! position and every syntax error of the file is reported.
+//! TOML → [`Value`]: the one-pass reader of [`super::toml_fast`] for the common shape of
+//! configuration files, else `toml::de::DeTable` (spanned, error-recovering) for all of TOML.
+//! Either way every node keeps its position and every syntax error of the file is reported.
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -13,6 +14,17 @@ use crate::value::{Map, Value};
 /// Parses a TOML document. Origins go into `rec.positions`, a tree parallel to the values
 /// (one shared source entry, a (line, column) per node; no path strings).
 pub(crate) fn parse_document(text: &str, rec: &mut Recorder) -> Result<Value, Vec<LoadError>> {
+    if let Some((v, root)) = super::toml_fast::parse(text) {
+        rec.positions = ProvenanceTree::with_source(rec.origin(0, 0));
+        rec.positions.root = root;
+        rec.positions.parsed_whole = true;
+        return Ok(v);
+    }
+    parse_detable(text, rec)
+}
+
+/// [`parse_document`] through `DeTable` only (the path every document can take).
+pub(crate) fn parse_detable(text: &str, rec: &mut Recorder) -> Result<Value, Vec<LoadError>> {
     let lines = LineIndex::new(text);
     let (table, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
