@@ -16,7 +16,7 @@ use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
-use crate::origin::LineIndex;
+use crate::origin::to_u32;
 use crate::prov_tree::{Node, Pos};
 use crate::value::{Map, Value};
 
@@ -32,8 +32,9 @@ pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
     let tokens = source.lex().into_vec();
     let mut fast = Fast {
         text,
-        lines: LineIndex::new(text),
-        line_hint: 0,
+        line: 0,
+        line_start: 0,
+        scanned: 0,
         root: Map::default(),
         root_node: Node::default(),
         cur: Vec::new(),
@@ -42,6 +43,7 @@ pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
         header_start: 0,
         key: None,
         arrays: Vec::new(),
+        pending: Vec::new(),
         bad: false,
     };
     let mut failed = Failed(false);
@@ -50,6 +52,7 @@ pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
         let mut guard = RecursionGuard::new(&mut ws, RECURSION_LIMIT);
         toml_parser::parser::parse_document(&tokens, &mut guard, &mut failed);
     }
+    fast.flush();
     if failed.0 || fast.bad || !fast.arrays.is_empty() || fast.key.is_some() {
         return None;
     }
@@ -68,8 +71,10 @@ impl ErrorSink for Failed {
 
 struct Fast<'t> {
     text: &'t str,
-    lines: LineIndex,
-    line_hint: usize,
+    /// Line cursor: 0-based line of `line_start`, the last line start before `scanned`.
+    line: usize,
+    line_start: usize,
+    scanned: usize,
     root: Map,
     root_node: Node,
     /// Index route from the root to the table key/value lines go into.
@@ -82,15 +87,44 @@ struct Fast<'t> {
     key: Option<String>,
     /// Open arrays (elements, positions).
     arrays: Vec<(Vec<Value>, Node)>,
+    /// Key/value lines of the current table not yet moved into it: the table is filled once its
+    /// size is known (at the next header or the end), sized exactly.
+    pending: Vec<(String, Value, Node)>,
     bad: bool,
 }
 
 impl Fast<'_> {
+    /// The position of byte `offset`, as [`crate::origin::LineIndex`] gives it (1-based line;
+    /// 1-based column in characters). Offsets come in document order, so a cursor moving
+    /// forward finds the line (it restarts from the top if asked about an earlier line).
     fn pos(&mut self, offset: usize) -> Pos {
-        let (line, col) = self
-            .lines
-            .line_col_near(self.text, offset, &mut self.line_hint);
-        Pos { src: 0, line, col }
+        let offset = offset.min(self.text.len());
+        if offset < self.line_start {
+            (self.line, self.line_start, self.scanned) = (0, 0, 0);
+        }
+        if offset > self.scanned {
+            let bytes = self
+                .text
+                .as_bytes()
+                .get(self.scanned..offset)
+                .unwrap_or(&[]);
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b'\n' {
+                    self.line += 1;
+                    self.line_start = self.scanned + i + 1;
+                }
+            }
+            self.scanned = offset;
+        }
+        let col = match self.text.get(self.line_start..offset) {
+            Some(s) if !s.is_ascii() => s.chars().count(),
+            _ => offset - self.line_start,
+        };
+        Pos {
+            src: 0,
+            line: to_u32(self.line + 1),
+            col: to_u32(col + 1),
+        }
     }
 
     /// The map and node of the current table.
@@ -114,41 +148,59 @@ impl Fast<'_> {
             n.children.push(node);
             return;
         }
-        let Some(key) = self.key.take() else {
-            self.bad = true;
-            return;
-        };
-        match self.current() {
-            Some((m, n)) if !m.contains_key(key.as_str()) => {
-                m.insert(key, v);
-                n.children.push(node);
-            }
-            _ => self.bad = true,
+        match self.key.take() {
+            Some(key) => self.pending.push((key, v, node)),
+            None => self.bad = true,
         }
     }
 
-    fn header(&mut self) {
-        let keys = std::mem::take(&mut self.keys);
-        let Some(((last, _), path)) = keys.split_last() else {
+    /// Moves the pending key/value lines into the current table; a key defined twice (or
+    /// already there) gives up.
+    fn flush(&mut self) {
+        if self.pending.is_empty() || self.bad {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        let Some((m, n)) = self.current() else {
             self.bad = true;
             return;
         };
-        if keys.len() > MAX_FAST_DEPTH {
+        m.reserve_exact(pending.len());
+        n.children.reserve_exact(pending.len());
+        let mut dup = false;
+        for (k, v, node) in pending.drain(..) {
+            dup |= m.insert(k, v).is_some();
+            n.children.push(node);
+        }
+        // keep the buffer for the next table
+        self.pending = pending;
+        self.bad |= dup;
+    }
+
+    fn header(&mut self) {
+        let mut keys = std::mem::take(&mut self.keys);
+        let Some((last, _)) = keys.pop() else {
+            self.bad = true;
+            return;
+        };
+        if keys.len() >= MAX_FAST_DEPTH {
             self.bad = true;
             return;
         }
         let header_pos = self.pos(self.header_start);
-        let mut route = Vec::with_capacity(keys.len());
-        let mut implicit = Vec::new();
-        for (_, start) in path {
-            implicit.push(self.pos(*start));
+        let mut route = std::mem::take(&mut self.cur);
+        route.clear();
+        let mut path = Vec::with_capacity(keys.len());
+        for (k, start) in keys.drain(..) {
+            path.push((k, self.pos(start)));
         }
+        self.keys = keys;
         let (mut m, mut n) = (&mut self.root, &mut self.root_node);
-        for ((k, _), pos) in path.iter().zip(implicit) {
+        for (k, pos) in path {
             let i = match m.get_index_of(k.as_str()) {
                 Some(i) => i,
                 None => {
-                    let (i, _) = m.insert_full(k.clone(), Value::empty_map());
+                    let (i, _) = m.insert_full(k, Value::empty_map());
                     n.children.push(Node::at(pos));
                     i
                 }
@@ -169,7 +221,7 @@ impl Fast<'_> {
             self.bad = true;
             return;
         }
-        let (i, _) = m.insert_full(last.clone(), Value::empty_map());
+        let (i, _) = m.insert_full(last, Value::empty_map());
         n.children.push(Node::at(header_pos));
         route.push(i);
         self.cur = route;
@@ -199,6 +251,7 @@ impl Fast<'_> {
 
 impl EventReceiver for Fast<'_> {
     fn std_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        self.flush();
         if !self.keys.is_empty() || !self.arrays.is_empty() || self.key.is_some() {
             self.bad = true;
         }
