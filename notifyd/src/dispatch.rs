@@ -290,7 +290,7 @@ struct Scheduler {
     outbox: Arc<Outbox>,
     notifiers: HashMap<String, Arc<dyn Notifier>>,
     config: DispatchConfig,
-    entries: HashMap<i64, Entry>,
+    entries: HashMap<i64, Live>,
     heap: BinaryHeap<Reverse<(i64, i64)>>,
     in_flight: HashSet<i64>,
     targets: HashMap<String, TargetState>,
@@ -305,6 +305,30 @@ struct Scheduler {
     settling_outcomes: usize,
 }
 
+/// A pending entry as the scheduler holds it: the notification is shared with its in-flight
+/// attempt instead of being deep-copied (labels, annotations, strings) for every attempt.
+struct Live {
+    target: String,
+    notification: Arc<Notification>,
+    attempts: u32,
+    next_attempt_ms: i64,
+    deadline_ms: i64,
+    last_error: Option<String>,
+}
+
+impl From<Entry> for Live {
+    fn from(e: Entry) -> Self {
+        Self {
+            target: e.target,
+            notification: Arc::new(e.notification),
+            attempts: e.attempts,
+            next_attempt_ms: e.next_attempt_ms,
+            deadline_ms: e.deadline_ms,
+            last_error: e.last_error,
+        }
+    }
+}
+
 impl Scheduler {
     fn add(&mut self, entry: Entry) {
         self.max_id = self.max_id.max(entry.id);
@@ -312,7 +336,7 @@ impl Scheduler {
             return;
         }
         self.heap.push(Reverse((entry.next_attempt_ms, entry.id)));
-        self.entries.insert(entry.id, entry);
+        self.entries.insert(entry.id, Live::from(entry));
     }
 
     fn rescan(&mut self) -> Result<(), OutboxError> {
@@ -366,7 +390,7 @@ impl Scheduler {
             }
             target.in_flight += 1;
             self.in_flight.insert(id);
-            let notification = entry.notification.clone();
+            let notification = Arc::clone(&entry.notification);
             let done = self.done_tx.clone();
             let timeout = self.config.attempt_timeout;
             out.push(Box::pin(async move {
