@@ -195,7 +195,8 @@ impl Pipeline {
         self.tick(now);
     }
 
-    /// Flushes groups due at `now` and enqueues their notifications.
+    /// Flushes groups due at `now`, enqueues their notifications and waits until they are
+    /// delivered.
     pub fn tick(&mut self, now: i64) {
         let out = self.policy.tick(now);
         if out.is_empty() {
@@ -207,6 +208,10 @@ impl Pipeline {
             .collect();
         self.handle.enqueue_many(&items).unwrap();
         self.produced.extend(out);
+        // Scenario time runs far faster than real time: let this flush be delivered before the
+        // next one is produced, as a minute of real time would, so receivers see them in order
+        // (the dispatcher does not order deliveries of one group).
+        self.wait_drained();
     }
 
     /// Waits until the outbox holds nothing pending: everything enqueued was delivered (or
