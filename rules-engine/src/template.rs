@@ -5,9 +5,13 @@
 //! (`x | f`), parentheses, variables (`$x := ...`), `if`/`else if`/`else`/`with`/`range`/`end`, and
 //! the functions `humanize`, `humanize1024`, `humanizePercentage`, `humanizeDuration`, `printf`,
 //! `toUpper`, `toLower`, `title`, `reReplaceAll`, `match`, `stripPort`, `safeHtml`, `len`,
-//! `index`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `and`, `or`, `not`. Missing label keys render as
+//! `index`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `and`, `or`, `not`, `print`, `println`,
+//! `humanizeTimestamp`, `toTime`, `stripDomain`, `args`, `graphLink`, `tableLink`,
+//! `externalURL` and `parseDuration`. Not yet: the query functions (`query`, `first`, `value`,
+//! `label`, `strvalue`, `sortByLabel`), which need store access. Missing label keys render as
 //! the empty string (Prometheus uses `missingkey=zero`). Parse errors surface at rule load.
 
+mod extra;
 mod funcs;
 mod parse;
 
@@ -298,7 +302,8 @@ impl Template {
                 if let Some(p) = piped {
                     vals.push(p);
                 }
-                funcs::call(name, vals).map_err(|m| self.err(format!("executing {name:?}: {m}")))
+                funcs::call(name, vals, &sc.data.external_url)
+                    .map_err(|m| self.err(format!("executing {name:?}: {m}")))
             }
             Cmd::Arg(a) => {
                 if piped.is_some() {
@@ -413,6 +418,46 @@ mod tests {
     }
 
     #[test]
+    fn prometheus_extra_functions() {
+        assert_eq!(render("{{ humanize1024 1234567 }}", 0.0), "1.177Mi");
+        assert_eq!(
+            render("{{ $value | humanizeTimestamp }}", 1_700_000_000.5),
+            "2023-11-14 22:13:20.5 +0000 UTC"
+        );
+        assert_eq!(
+            render("{{ toTime 123456789 }}", 0.0),
+            "1973-11-29 21:33:09 +0000 UTC"
+        );
+        assert_eq!(render("{{ humanizeTimestamp \"NaN\" }}", 0.0), "NaN");
+        assert_eq!(
+            render("{{ stripDomain $labels.instance }}", 0.0),
+            "host:9100"
+        );
+        assert_eq!(
+            render("{{ args 1 \"x\" 2.5 }}", 0.0),
+            "map[arg0:1 arg1:x arg2:2.5]"
+        );
+        assert_eq!(render("{{ $a := args 1 \"x\" }}{{ $a.arg1 }}", 0.0), "x");
+        assert_eq!(
+            render("{{ tableLink \"up == 0\" }}", 0.0),
+            "/graph?g0.expr=up+%3D%3D+0&g0.tab=1"
+        );
+        assert_eq!(render("{{ parseDuration \"1h30m\" }}", 0.0), "5400");
+        let t = Template::parse("__alert_T", "{{ externalURL }}|{{ $externalURL }}").unwrap();
+        let data = TemplateData {
+            external_url: "http://prom:9090".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            t.render(&data).unwrap(),
+            "http://prom:9090|http://prom:9090"
+        );
+        let t = Template::parse("__alert_T", "{{ parseDuration \"5x\" }}").unwrap();
+        let e = t.render(&data).unwrap_err().to_string();
+        assert!(e.contains("not a valid duration string"), "{e}");
+    }
+
+    #[test]
     fn value_dependence_is_detected() {
         let uses = |t: &str| Template::parse("__alert_T", t).unwrap().uses_value();
         assert!(!uses("plain text"));
@@ -441,6 +486,10 @@ mod tests {
         assert!(e.to_string().contains("unclosed action"), "{e}");
         let e = Template::parse("__alert_T", "{{ if 1 }}x").unwrap_err();
         assert!(e.to_string().contains("unexpected EOF"), "{e}");
+        let e = Template::parse("__alert_T", "a {{ if }}b{{ end }}").unwrap_err();
+        assert_eq!(e.to_string(), "template: __alert_T:1: missing value for if");
+        let e = Template::parse("__alert_T", "{{ with }}b{{ end }}").unwrap_err();
+        assert!(e.to_string().ends_with("missing value for with"), "{e}");
         let e = Template::parse("__alert_T", "{{ $nope }}").unwrap_err();
         assert!(e.to_string().contains("undefined variable"), "{e}");
     }

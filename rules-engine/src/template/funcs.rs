@@ -1,6 +1,7 @@
-//! The template functions Prometheus offers (the subset that needs no query access).
+//! The template functions Prometheus offers (all but the query functions `query`, `first`,
+//! `value`, `label`, `strvalue` and `sortByLabel`).
 
-use super::Val;
+use super::{Val, extra};
 use crate::gofmt::{fmt_e_prec, fmt_f_prec, fmt_g};
 
 const NAMES: &[&str] = &[
@@ -29,6 +30,14 @@ const NAMES: &[&str] = &[
     "not",
     "print",
     "println",
+    "humanizeTimestamp",
+    "toTime",
+    "stripDomain",
+    "args",
+    "graphLink",
+    "tableLink",
+    "externalURL",
+    "parseDuration",
 ];
 
 pub(super) fn exists(name: &str) -> bool {
@@ -252,9 +261,14 @@ fn compare(name: &str, a: &Val, b: &Val) -> Result<std::cmp::Ordering, String> {
     }
 }
 
-pub(super) fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
+/// Calls the function `name`; `external_url` answers `externalURL`.
+pub(super) fn call(name: &str, args: Vec<Val>, external_url: &str) -> Result<Val, String> {
     use std::cmp::Ordering::*;
     Ok(match name {
+        "externalURL" => {
+            arity(name, &args, 0)?;
+            Val::Str(external_url.to_string())
+        }
         "humanize" => {
             arity(name, &args, 1)?;
             Val::Str(humanize(to_float(&args[0])?))
@@ -313,13 +327,45 @@ pub(super) fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
         }
         "stripPort" => {
             arity(name, &args, 1)?;
-            let s = to_str(&args[0]);
-            Val::Str(match s.rsplit_once(':') {
-                Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => {
-                    h.trim_start_matches('[').trim_end_matches(']').to_string()
-                }
-                _ => s,
-            })
+            Val::Str(extra::strip_port(&to_str(&args[0])))
+        }
+        "stripDomain" => {
+            arity(name, &args, 1)?;
+            Val::Str(extra::strip_domain(&to_str(&args[0])))
+        }
+        "humanizeTimestamp" | "toTime" => {
+            arity(name, &args, 1)?;
+            let v = to_float(&args[0])?;
+            match extra::timestamp_string(v)? {
+                Some(t) => Val::Str(t),
+                None if name == "humanizeTimestamp" => Val::Str(fmt_g(v, Some(4))),
+                None => return Err("value is NaN or Inf".into()),
+            }
+        }
+        "args" => {
+            let m = args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let s = match a {
+                        Val::Nil => "<nil>".to_string(),
+                        other => to_str(other),
+                    };
+                    (format!("arg{i}"), s)
+                })
+                .collect();
+            Val::Map(std::sync::Arc::new(m))
+        }
+        "graphLink" | "tableLink" => {
+            arity(name, &args, 1)?;
+            Val::Str(extra::expr_link(
+                &to_str(&args[0]),
+                u8::from(name == "tableLink"),
+            ))
+        }
+        "parseDuration" => {
+            arity(name, &args, 1)?;
+            Val::Float(extra::parse_duration(&to_str(&args[0]))?)
         }
         "reReplaceAll" => {
             arity(name, &args, 3)?;

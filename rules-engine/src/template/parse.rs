@@ -407,7 +407,7 @@ impl Parser<'_> {
                             nodes.push(self.control(&kw, line, &toks[1..])?);
                         }
                         _ => {
-                            let p = self.pipeline(line, &toks, true)?;
+                            let p = self.pipeline(line, &toks, "command")?;
                             nodes.push(Node::Action(p));
                         }
                     }
@@ -442,7 +442,7 @@ impl Parser<'_> {
                 _ => {}
             }
         }
-        let cond = self.pipeline(line, toks, kw != "range")?;
+        let cond = self.pipeline(line, toks, kw)?;
         if let Some(k) = &key {
             self.vars.push(k.clone());
         }
@@ -499,7 +499,7 @@ impl Parser<'_> {
         &mut self,
         line: usize,
         toks: &[Tok],
-        allow_decl: bool,
+        context: &str,
     ) -> Result<Pipeline, TemplateError> {
         let mut toks = toks;
         let mut decl = None;
@@ -510,12 +510,11 @@ impl Parser<'_> {
             if !is_decl && !self.vars.contains(v) {
                 return Err(self.cx.err(line, format!("undefined variable {v:?}")));
             }
-            let _ = allow_decl;
             decl = Some((v.clone(), is_decl));
             toks = rest;
         }
         if toks.is_empty() {
-            return Err(self.cx.err(line, "missing value for command"));
+            return Err(self.cx.err(line, format!("missing value for {context}")));
         }
         let mut cmds = Vec::new();
         for part in split_top(toks, &Tok::Pipe) {
@@ -587,7 +586,7 @@ impl Parser<'_> {
                 let Some(end) = end else {
                     return Err(self.cx.err(line, "unclosed left paren"));
                 };
-                let p = self.pipeline(line, &toks[1..end], false)?;
+                let p = self.pipeline(line, &toks[1..end], "parenthesized pipeline")?;
                 (Arg::Pipe(Box::new(p)), end + 1)
             }
             other => return Err(self.cx.err(line, format!("unexpected {other} in operand"))),
