@@ -72,10 +72,12 @@ impl PromDuration {
                 return Err(bad());
             }
             next_unit = idx + 1;
+            // Go's time.Duration counts nanoseconds in an i64: the same bound, same text.
             total = n
                 .checked_mul(UNITS[idx].1)
                 .and_then(|v| total.checked_add(v))
-                .ok_or_else(|| format!("duration out of range: {s:?}"))?;
+                .filter(|t| *t <= i64::MAX / 1_000_000)
+                .ok_or_else(|| "duration out of range".to_string())?;
             rest = &rest[unit_len..];
         }
         Ok(PromDuration(total))

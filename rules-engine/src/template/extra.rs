@@ -113,47 +113,7 @@ pub(super) fn timestamp_string(v: f64) -> Result<Option<String>, String> {
 
 /// Prometheus' `model.ParseDuration` (`1h30m`, `250ms`, `1y2w`), in seconds.
 pub(super) fn parse_duration(s: &str) -> Result<f64, String> {
-    if s.is_empty() {
-        return Err("empty duration string".into());
-    }
-    if s == "0" {
-        return Ok(0.0);
-    }
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let invalid = || format!("not a valid duration string: {s:?}");
-    let (mut rest, mut next, mut total) = (s, 0usize, 0u64);
-    while !rest.is_empty() {
-        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return Err(invalid());
-        }
-        let num: u64 = rest[..n].parse().map_err(|_| invalid())?;
-        let r = &rest[n..];
-        // the longest unit that matches at a position not before the previous one
-        let (i, (u, mult)) = UNITS
-            .iter()
-            .enumerate()
-            .skip(next)
-            .filter(|(_, (u, _))| r.starts_with(u))
-            .max_by_key(|(_, (u, _))| u.len())
-            .ok_or_else(invalid)?;
-        total = num
-            .checked_mul(*mult)
-            .and_then(|x| total.checked_add(x))
-            .filter(|t| *t <= i64::MAX as u64 / 1_000_000)
-            .ok_or_else(|| "duration out of range".to_string())?;
-        rest = &r[u.len()..];
-        next = i + 1;
-    }
-    Ok(total as f64 / 1000.0)
+    crate::rule::PromDuration::parse(s).map(|d| d.0 as f64 / 1000.0)
 }
 
 #[cfg(test)]
@@ -207,6 +167,12 @@ mod tests {
             Err("not a valid duration string: \"5x\"".into())
         );
         assert!(parse_duration("1s1m").is_err());
+        // Go's nanosecond time.Duration bound: 106751 days fit, 106752 do not
+        assert_eq!(parse_duration("106751d"), Ok(106_751.0 * 86_400.0));
+        assert_eq!(
+            parse_duration("106752d"),
+            Err("duration out of range".into())
+        );
         assert!(parse_duration("").is_err());
     }
 }
