@@ -15,8 +15,9 @@
 //! periodically.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -199,6 +200,8 @@ impl Dispatcher {
             unsettled: Vec::new(),
             settling: 0,
             settling_outcomes: 0,
+            lanes: HashMap::new(),
+            parked: HashSet::new(),
         };
         s.rescan()?;
         let mut last_poll = clock::now_ms();
@@ -303,6 +306,14 @@ struct Scheduler {
     settling: usize,
     /// Outcomes in those batches.
     settling_outcomes: usize,
+    /// Pending entries per (target, group key), in enqueue order: only the first of a lane is
+    /// attempted, so a group's notifications reach a receiver in the order they were produced
+    /// (a resolved notification never overtakes the firing one that is still being retried).
+    /// Keyed by [`lane_of`]: a hash collision would only serialize two groups, never reorder one.
+    lanes: HashMap<u64, BTreeSet<i64>>,
+    /// Entries taken off the heap because an earlier one of their lane is pending; each goes
+    /// back on the heap when it becomes the first of its lane.
+    parked: HashSet<i64>,
 }
 
 /// A pending entry as the scheduler holds it: the notification is shared with its in-flight
@@ -314,11 +325,21 @@ struct Live {
     next_attempt_ms: i64,
     deadline_ms: i64,
     last_error: Option<String>,
+    /// Its (target, group key) lane.
+    lane: u64,
+}
+
+/// The lane of a notification to `target`: its group key there.
+fn lane_of(target: &str, group_key: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (target, group_key).hash(&mut h);
+    h.finish()
 }
 
 impl From<Entry> for Live {
     fn from(e: Entry) -> Self {
         Self {
+            lane: lane_of(&e.target, &e.notification.group_key),
             target: e.target,
             notification: Arc::new(e.notification),
             attempts: e.attempts,
@@ -331,12 +352,38 @@ impl From<Entry> for Live {
 
 impl Scheduler {
     fn add(&mut self, entry: Entry) {
+        let id = entry.id;
         self.max_id = self.max_id.max(entry.id);
         if self.entries.contains_key(&entry.id) {
             return;
         }
         self.heap.push(Reverse((entry.next_attempt_ms, entry.id)));
-        self.entries.insert(entry.id, Live::from(entry));
+        let live = Live::from(entry);
+        self.lanes.entry(live.lane).or_default().insert(id);
+        self.entries.insert(id, live);
+    }
+
+    /// Drops a finished entry; the next entry of its lane, if parked, becomes due.
+    fn remove(&mut self, id: i64) {
+        let Some(entry) = self.entries.remove(&id) else {
+            return;
+        };
+        let Some(lane) = self.lanes.get_mut(&entry.lane) else {
+            return;
+        };
+        lane.remove(&id);
+        match lane.first().copied() {
+            None => {
+                self.lanes.remove(&entry.lane);
+            }
+            Some(next) => {
+                if self.parked.remove(&next)
+                    && let Some(e) = self.entries.get(&next)
+                {
+                    self.heap.push(Reverse((e.next_attempt_ms, next)));
+                }
+            }
+        }
     }
 
     fn rescan(&mut self) -> Result<(), OutboxError> {
@@ -359,6 +406,15 @@ impl Scheduler {
             };
             if entry.next_attempt_ms != at || self.in_flight.contains(&id) {
                 continue; // a stale schedule item
+            }
+            let first_of_lane = self
+                .lanes
+                .get(&entry.lane)
+                .and_then(|lane| lane.first())
+                .is_none_or(|first| *first == id);
+            if !first_of_lane {
+                self.parked.insert(id);
+                continue;
             }
             let Some(notifier) = self.notifiers.get(&entry.target).cloned() else {
                 let error = format!("no notifier is configured for target {:?}", entry.target);
@@ -518,9 +574,7 @@ impl Scheduler {
                     }
                     self.heap.push(Reverse((at_ms, id)));
                 }
-                Settle::Gone => {
-                    self.entries.remove(&id);
-                }
+                Settle::Gone => self.remove(id),
             }
         }
         Ok(())

@@ -224,3 +224,32 @@ async fn at_the_cap_of_unrecorded_outcomes_attempts_wait_for_commits_not_forever
     until("all recorded", || outbox.pending().unwrap().is_empty()).await;
     join.abort();
 }
+
+#[tokio::test]
+async fn a_groups_notifications_arrive_in_order_while_other_groups_go_ahead() {
+    let (_dir, outbox, rec, d) = setup(fast());
+    // The first attempt (group A's firing notification) fails and is retried after a backoff;
+    // A's resolved notification must wait for it, group B's must not.
+    rec.fail_next(DeliveryError::transient("HTTP 503"));
+    let (h, join) = d.start(std::future::pending());
+    let firing = notification("A", &["f"], "a-firing");
+    let mut resolved = notification("A", &["f"], "a-resolved");
+    resolved.status = notifiers::AlertStatus::Resolved;
+    let other = notification("B", &["g"], "b-firing");
+    h.enqueue_many(&[("t", &firing), ("t", &resolved), ("t", &other)])
+        .unwrap();
+    until("all three delivered", || rec.delivered().len() == 3).await;
+    let keys: Vec<String> = rec
+        .delivered()
+        .into_iter()
+        .map(|n| n.idempotency_key)
+        .collect();
+    let at = |k: &str| keys.iter().position(|x| x == k).unwrap();
+    assert!(at("a-firing") < at("a-resolved"), "{keys:?}");
+    assert!(
+        at("b-firing") < at("a-firing"),
+        "B waits for nobody: {keys:?}"
+    );
+    until("nothing pending", || outbox.pending().unwrap().is_empty()).await;
+    join.abort();
+}
