@@ -4,6 +4,8 @@
 //! criterion, then prints a table of c5store/peer ratios (lower is better for c5store) and the
 //! heap allocations per scalar get of each library. c5store builds its flat path index on the
 //! first read, so `load_merge/*/c5store+first-get` (load, one get, drop) shows that cost too.
+//! Load+merge is also timed in paired rounds (c5store and figment alternating, one ratio per
+//! round), which a busy machine skews less than two criterion runs seconds apart.
 //!
 //! Run: `CARGO_TARGET_DIR=/work/target-core cargo bench -p c5store --bench compare`
 
@@ -135,6 +137,36 @@ fn median(v: &[f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// c5store/figment load time ratios of `rounds` rounds, each timing `iters` loads of one then
+/// `iters` of the other, alternating which goes first. Paired rounds see the same machine load,
+/// so on a busy machine their ratios drift less than ratios of two separate criterion runs.
+fn paired_load_ratios(paths: &[PathBuf; 3], rounds: usize, iters: usize) -> Vec<f64> {
+    // the bench harness is this crate's clock
+    #[allow(clippy::disallowed_methods)]
+    let time = |f: &dyn Fn()| {
+        let start = std::time::Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let c5 = || drop(black_box(load_c5(paths)));
+    let fig = || drop(black_box(load_figment(paths)));
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|r| {
+            if r % 2 == 0 {
+                let a = time(&c5);
+                a / time(&fig)
+            } else {
+                let f = time(&fig);
+                time(&c5) / f
+            }
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios
+}
+
 fn allocs_per_call(mut f: impl FnMut()) -> f64 {
     f();
     let r = Region::new(GLOBAL);
@@ -148,6 +180,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut allocs = Vec::new();
+    let mut paired = Vec::new();
     for n in [10usize, 10_000] {
         let paths = generate(dir.path(), n);
         let key_section = format!("section_{}", n / 2 / 21 * 21); // overridden by all 3 layers
@@ -184,6 +217,8 @@ fn main() {
             })
         });
         g.finish();
+        let (rounds, iters) = if n > 1000 { (11, 1) } else { (41, 100) };
+        paired.push((n, paired_load_ratios(&paths, rounds, iters)));
 
         let c5 = load_c5(&paths);
         let cfg = load_config(&paths);
@@ -292,6 +327,20 @@ fn main() {
             fmt(a),
             fmt(f),
             a / f
+        );
+    }
+    out.push_str(
+        "\n| load_merge c5store / figment, paired rounds | sections | rounds | median | min | max |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    for (n, r) in &paired {
+        let _ = writeln!(
+            out,
+            "| alternating c5store and figment loads | {n} | {} | {:.3}× | {:.3}× | {:.3}× |",
+            r.len(),
+            median(r),
+            r.first().copied().unwrap_or(f64::NAN),
+            r.last().copied().unwrap_or(f64::NAN)
         );
     }
     out.push_str("\n| heap allocations per scalar get | sections | c5store | config-rs | figment |\n|---|---:|---:|---:|---:|\n");
