@@ -1,5 +1,5 @@
-//! Go-compatible number formatting (`%v`, `%g`, `%.4g`, `%e`, `%f`, `%E`) so rendered templates and
-//! promtool-style output match Prometheus byte for byte.
+//! Go-compatible number formatting (`%v`, `%g`, `%.4g`, `%e`, `%f`, `%E`) and string quoting
+//! (`%q`) so rendered templates and promtool-style output match Prometheus byte for byte.
 
 /// Decimal digits (no trailing zeros) and decimal-point position: value = 0.d1d2.. × 10^dp.
 fn digits(v: f64, sig: Option<usize>) -> (String, i32) {
@@ -146,6 +146,44 @@ pub fn fmt_f_prec(v: f64, prec: usize) -> String {
 /// Go's `strconv.FormatFloat(v, 'E', -1, 64)` as promtool prints sample values.
 pub fn fmt_big_e(v: f64) -> String {
     fmt_e_prec(v, None, true)
+}
+
+/// Go's `strconv.Quote`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            // not printable for Go (`unicode.IsPrint`): other controls, separators
+            c if c.is_control() || (c.is_whitespace() && c != ' ') || is_format_char(c) => {
+                if (c as u32) < 0x10000 {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Unicode format characters Go does not print (zero-width spaces and joiners, bidi marks).
+fn is_format_char(c: char) -> bool {
+    matches!(c as u32, 0xad | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0xfeff)
 }
 
 #[cfg(test)]

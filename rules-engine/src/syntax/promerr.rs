@@ -5,6 +5,7 @@
 //! `<op:+>`, `end of input`); grammar errors keep this crate's position.
 
 use super::ParseError;
+use crate::gofmt::go_quote;
 
 /// A Prometheus lexer item, reduced to what error messages need.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,24 +44,6 @@ const AGGREGATORS: [&str; 12] = [
     "quantile",
 ];
 
-/// Go's `%q` for a string.
-fn go_q(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Go's `%q` for a rune.
 fn go_rune(c: char) -> String {
     match c {
@@ -78,9 +61,9 @@ fn go_rune(c: char) -> String {
 fn desc(ty: &str, val: &str) -> String {
     let quoted = if val.chars().count() > 10 {
         let head: String = val.chars().take(10).collect();
-        format!("{}...", go_q(&head))
+        format!("{}...", go_quote(&head))
     } else {
-        go_q(val)
+        go_quote(val)
     };
     match ty {
         "identifier" | "metric identifier" | "number" | "duration" | "string" => {
@@ -260,7 +243,7 @@ impl Lexer<'_> {
                 start,
                 Item::Error(format!(
                     "bad duration syntax: {}",
-                    go_q(&self.s[start..self.pos])
+                    go_quote(&self.s[start..self.pos])
                 )),
             );
         }
@@ -395,7 +378,7 @@ impl Lexer<'_> {
                         start,
                         Item::Error(format!(
                             "bad number or duration syntax: {}",
-                            go_q(&self.s[start..self.pos])
+                            go_quote(&self.s[start..self.pos])
                         )),
                     )
                 }

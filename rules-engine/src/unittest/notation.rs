@@ -209,43 +209,7 @@ pub fn parse_metric(s: &str) -> Result<Labels, String> {
     Ok(Labels::from_pairs(pairs))
 }
 
-/// Go's `strconv.Quote`.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            // not printable for Go (`unicode.IsPrint`): other controls, separators
-            c if c.is_control() || (c.is_whitespace() && c != ' ') || is_format_char(c) => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Unicode format characters Go does not print (zero-width spaces and joiners, bidi marks).
-fn is_format_char(c: char) -> bool {
-    matches!(c as u32, 0xad | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0xfeff)
-}
+pub use crate::gofmt::go_quote;
 
 /// Prometheus' `labels.Labels.String()` for a list of pairs (kept as given, empty values too).
 pub fn pairs_string(pairs: &[(String, String)]) -> String {
