@@ -1,6 +1,7 @@
 //! Read-side queries of the outbox (on the read connection): pending entries, dead letters, the
 //! notification log, delivery records.
 
+use notifiers::Notification;
 use rusqlite::{OptionalExtension, params};
 
 use super::{DeadLetter, Entry, LogEntry, Outbox, OutboxError};
@@ -35,12 +36,7 @@ impl Outbox {
         for row in rows {
             let (id, target, json, created_ms, attempts, next_attempt_ms, deadline_ms, last_error) =
                 row.map_err(|e| self.sql(e))?;
-            let notification =
-                serde_json::from_str(&json).map_err(|source| OutboxError::Corrupt {
-                    path: self.path.clone(),
-                    id,
-                    source,
-                })?;
+            let notification = self.decode(id, &json)?;
             out.push(Entry {
                 id,
                 target,
@@ -53,6 +49,15 @@ impl Outbox {
             });
         }
         Ok(out)
+    }
+
+    /// A stored notification's JSON; a row that does not decode is reported as corrupt.
+    fn decode(&self, id: i64, json: &str) -> Result<Notification, OutboxError> {
+        serde_json::from_str(json).map_err(|source| OutboxError::Corrupt {
+            path: self.path.clone(),
+            id,
+            source,
+        })
     }
 
     /// Every pending entry, oldest first.
@@ -87,12 +92,7 @@ impl Outbox {
         for row in rows {
             let (id, target, json, created_ms, failed_ms, attempts, reason, error) =
                 row.map_err(|e| self.sql(e))?;
-            let notification =
-                serde_json::from_str(&json).map_err(|source| OutboxError::Corrupt {
-                    path: self.path.clone(),
-                    id,
-                    source,
-                })?;
+            let notification = self.decode(id, &json)?;
             out.push(DeadLetter {
                 id,
                 target,
