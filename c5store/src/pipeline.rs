@@ -104,8 +104,13 @@ impl Pipeline {
     /// Builds the next snapshot after `current` (version + 1). Startup is
     /// `reload(&Snapshot::empty())`. `current` is never modified: on error the caller keeps it.
     pub fn reload(&self, current: &Snapshot) -> Result<Snapshot, LoadErrors> {
+        self.load_version(current.version() + 1)
+    }
+
+    /// Loads, merges and validates a snapshot numbered `version`.
+    fn load_version(&self, version: u64) -> Result<Snapshot, LoadErrors> {
         let merged = self.load_merged()?;
-        let snap = Snapshot::from_merged(merged, current.version() + 1);
+        let snap = Snapshot::from_merged(merged, version);
         let errors: Vec<LoadError> = self
             .validators
             .iter()
@@ -120,7 +125,8 @@ impl Pipeline {
 
     /// The first load (version 1).
     pub fn load(&self) -> Result<Snapshot, LoadErrors> {
-        self.reload(&Snapshot::empty())
+        // what `reload(&Snapshot::empty())` does, without building the empty snapshot
+        self.load_version(1)
     }
 }
 

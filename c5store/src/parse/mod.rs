@@ -9,7 +9,7 @@ mod toml_fast_tests;
 pub(crate) mod yaml;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::LoadError;
 use crate::merge::{Layer, MergeMode, Origins};
@@ -34,12 +34,14 @@ pub enum Format {
 impl Format {
     /// The format named by a file extension (`yaml`, `yml`, `toml`, `json`), case-insensitive.
     pub fn from_extension(ext: &str) -> Option<Format> {
-        match ext.to_ascii_lowercase().as_str() {
-            "yaml" | "yml" => Some(Format::Yaml),
-            "toml" => Some(Format::Toml),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
+        [
+            ("yaml", Format::Yaml),
+            ("yml", Format::Yaml),
+            ("toml", Format::Toml),
+            ("json", Format::Json),
+        ]
+        .into_iter()
+        .find_map(|(e, f)| ext.eq_ignore_ascii_case(e).then_some(f))
     }
 
     /// The format of a path, by its extension.
@@ -47,6 +49,17 @@ impl Format {
         path.extension()
             .and_then(|e| e.to_str())
             .and_then(Format::from_extension)
+    }
+
+    /// [`Format::name`] as the shared source name of origins (allocated once per process).
+    fn source_name(self) -> Arc<str> {
+        static NAMES: [OnceLock<Arc<str>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        let slot = match self {
+            Format::Yaml => &NAMES[0],
+            Format::Toml => &NAMES[1],
+            Format::Json => &NAMES[2],
+        };
+        slot.get_or_init(|| Arc::from(self.name())).clone()
     }
 
     /// `"yaml"`, `"toml"` or `"json"`: also the source name in origins.
@@ -61,7 +74,7 @@ impl Format {
 
 /// Parses `text` in `format` into a layer. `file` names the text in origins and errors.
 pub fn parse(format: Format, text: &str, file: Option<&Path>) -> Result<Layer, Vec<LoadError>> {
-    let mut rec = Recorder::new(format.name(), file.map(Arc::from));
+    let mut rec = Recorder::with_source(format.source_name(), file.map(Arc::from));
     let tree = match format {
         Format::Yaml => yaml::parse_document(text, &mut rec)?,
         Format::Toml => toml::parse_document(text, &mut rec)?,
@@ -106,8 +119,12 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn new(source: &str, file: Option<Arc<Path>>) -> Self {
+        Self::with_source(source.into(), file)
+    }
+
+    pub(crate) fn with_source(source: Arc<str>, file: Option<Arc<Path>>) -> Self {
         Recorder {
-            source: source.into(),
+            source,
             file,
             path: String::new(),
             origins: Origins::default(),

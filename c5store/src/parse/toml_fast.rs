@@ -34,13 +34,13 @@ pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
         text,
         line: 0,
         line_start: 0,
-        scanned: 0,
         root: Map::default(),
         root_node: Node::default(),
+        ascii: text.is_ascii(),
         cur: Vec::new(),
         keys: Vec::new(),
         in_header: false,
-        header_start: 0,
+        header_pos: Pos::default(),
         key: None,
         arrays: Vec::new(),
         pending: Vec::new(),
@@ -52,7 +52,7 @@ pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
         let mut guard = RecursionGuard::new(&mut ws, RECURSION_LIMIT);
         toml_parser::parser::parse_document(&tokens, &mut guard, &mut failed);
     }
-    fast.flush();
+    fast.flush(0);
     if failed.0 || fast.bad || !fast.arrays.is_empty() || fast.key.is_some() {
         return None;
     }
@@ -71,58 +71,68 @@ impl ErrorSink for Failed {
 
 struct Fast<'t> {
     text: &'t str,
-    /// Line cursor: 0-based line of `line_start`, the last line start before `scanned`.
+    /// Line cursor: the 0-based line and the offset where it starts, of the last newline
+    /// reported by the parser (newline events, and newlines inside multi-line strings; no other
+    /// token of an accepted document holds one).
     line: usize,
     line_start: usize,
-    scanned: usize,
+    /// Whether the text is ASCII (then a column is a byte distance).
+    ascii: bool,
     root: Map,
     root_node: Node,
     /// Index route from the root to the table key/value lines go into.
     cur: Vec<usize>,
-    /// Key segments seen since the last header open or value (decoded, start offset).
-    keys: Vec<(String, usize)>,
+    /// Key segments seen since the last header open or value (decoded, position). Keys
+    /// borrow the text unless escapes had to be decoded; a `String` is made only for a key that
+    /// goes into a map.
+    keys: Vec<(Cow<'t, str>, Pos)>,
     in_header: bool,
-    header_start: usize,
+    header_pos: Pos,
     /// The key of the value being read.
-    key: Option<String>,
+    key: Option<Cow<'t, str>>,
     /// Open arrays (elements, positions).
     arrays: Vec<(Vec<Value>, Node)>,
     /// Key/value lines of the current table not yet moved into it: the table is filled once its
     /// size is known (at the next header or the end), sized exactly.
-    pending: Vec<(String, Value, Node)>,
+    pending: Vec<(Cow<'t, str>, Value, Node)>,
     bad: bool,
 }
 
-impl Fast<'_> {
-    /// The position of byte `offset`, as [`crate::origin::LineIndex`] gives it (1-based line;
-    /// 1-based column in characters). Offsets come in document order, so a cursor moving
-    /// forward finds the line (it restarts from the top if asked about an earlier line).
-    fn pos(&mut self, offset: usize) -> Pos {
+impl<'t> Fast<'t> {
+    /// The position of byte `offset` on the current line, as [`crate::origin::LineIndex`]
+    /// gives it (1-based line; 1-based column in characters). Tokens come in document order
+    /// and the parser reports every newline before them, so no text is scanned for lines.
+    #[inline]
+    fn pos(&self, offset: usize) -> Pos {
+        if self.ascii && offset >= self.line_start && offset <= self.text.len() {
+            // the common case: a column is a byte distance
+            return Pos {
+                src: 0,
+                line: to_u32(self.line + 1),
+                col: to_u32(offset - self.line_start + 1),
+            };
+        }
+        self.pos_slow(offset)
+    }
+
+    /// [`Fast::pos`] for non-ASCII text, or an offset before the current line (only the root
+    /// asks, for offset 0).
+    fn pos_slow(&self, offset: usize) -> Pos {
         let offset = offset.min(self.text.len());
-        if offset < self.line_start {
-            (self.line, self.line_start, self.scanned) = (0, 0, 0);
-        }
-        if offset > self.scanned {
-            let bytes = self
-                .text
-                .as_bytes()
-                .get(self.scanned..offset)
-                .unwrap_or(&[]);
-            for (i, &b) in bytes.iter().enumerate() {
-                if b == b'\n' {
-                    self.line += 1;
-                    self.line_start = self.scanned + i + 1;
-                }
-            }
-            self.scanned = offset;
-        }
-        let col = match self.text.get(self.line_start..offset) {
-            Some(s) if !s.is_ascii() => s.chars().count(),
-            _ => offset - self.line_start,
+        let (line, start) = if offset < self.line_start {
+            let before = self.text.get(..offset).unwrap_or("");
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            (before.matches('\n').count(), start)
+        } else {
+            (self.line, self.line_start)
         };
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
         Pos {
             src: 0,
-            line: to_u32(self.line + 1),
+            line: to_u32(line + 1),
             col: to_u32(col + 1),
         }
     }
@@ -154,9 +164,9 @@ impl Fast<'_> {
         }
     }
 
-    /// Moves the pending key/value lines into the current table; a key defined twice (or
-    /// already there) gives up.
-    fn flush(&mut self) {
+    /// Moves the pending key/value lines into the current table, with room for `extra` more
+    /// entries; a key defined twice (or already there) gives up.
+    fn flush(&mut self, extra: usize) {
         if self.pending.is_empty() || self.bad {
             return;
         }
@@ -165,16 +175,32 @@ impl Fast<'_> {
             self.bad = true;
             return;
         };
-        m.reserve_exact(pending.len());
-        n.children.reserve_exact(pending.len());
+        m.reserve_exact(pending.len() + extra);
+        n.children.reserve_exact(pending.len() + extra);
         let mut dup = false;
         for (k, v, node) in pending.drain(..) {
-            dup |= m.insert(k, v).is_some();
+            dup |= m.insert(k.into_owned(), v).is_some();
             n.children.push(node);
         }
         // keep the buffer for the next table
         self.pending = pending;
         self.bad |= dup;
+    }
+
+    /// Whether the header just read (`self.keys`) names a table below the current one, so that
+    /// it adds an entry to the current table (`[a]` then `[a.b]`).
+    fn header_below_current(&self) -> bool {
+        if self.keys.len() <= self.cur.len() {
+            return false;
+        }
+        let mut m = &self.root;
+        for (&i, (k, _)) in self.cur.iter().zip(&self.keys) {
+            match m.get_index(i) {
+                Some((name, Value::Map(next))) if name.as_str() == k.as_ref() => m = next,
+                _ => return false,
+            }
+        }
+        true
     }
 
     fn header(&mut self) {
@@ -187,43 +213,26 @@ impl Fast<'_> {
             self.bad = true;
             return;
         }
-        let header_pos = self.pos(self.header_start);
+        let header_pos = self.header_pos;
         let mut route = std::mem::take(&mut self.cur);
         route.clear();
-        let mut path = Vec::with_capacity(keys.len());
-        for (k, start) in keys.drain(..) {
-            path.push((k, self.pos(start)));
-        }
-        self.keys = keys;
-        let (mut m, mut n) = (&mut self.root, &mut self.root_node);
-        for (k, pos) in path {
-            let i = match m.get_index_of(k.as_str()) {
-                Some(i) => i,
-                None => {
-                    let (i, _) = m.insert_full(k, Value::empty_map());
-                    n.children.push(Node::at(pos));
-                    i
-                }
-            };
+        let ok = descend(
+            &mut self.root,
+            &mut self.root_node,
+            keys.drain(..),
+            &mut route,
+        )
+        .and_then(|(m, n)| {
+            if m.contains_key(last.as_ref()) {
+                return None;
+            }
+            let (i, _) = m.insert_full(last.into_owned(), Value::empty_map());
+            n.children.push(Node::at(header_pos));
             route.push(i);
-            let Some((_, Value::Map(next))) = m.get_index_mut(i) else {
-                self.bad = true;
-                return;
-            };
-            m = next;
-            let Some(next) = n.children.get_mut(i) else {
-                self.bad = true;
-                return;
-            };
-            n = next;
-        }
-        if m.contains_key(last.as_str()) {
-            self.bad = true;
-            return;
-        }
-        let (i, _) = m.insert_full(last, Value::empty_map());
-        n.children.push(Node::at(header_pos));
-        route.push(i);
+            Some(())
+        });
+        self.bad |= ok.is_none();
+        self.keys = keys;
         self.cur = route;
     }
 
@@ -249,14 +258,58 @@ impl Fast<'_> {
     }
 }
 
-impl EventReceiver for Fast<'_> {
+/// Whether `k` is a non-empty bare key (`A-Za-z0-9_-` only).
+fn is_bare_key(k: &str) -> bool {
+    /// The bytes a bare key may hold.
+    const BARE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+            b += 1;
+        }
+        t
+    };
+    !k.is_empty() && k.bytes().all(|b| BARE[usize::from(b)])
+}
+
+/// Walks (and creates, as implicit tables) the header segments `path` from the root; returns
+/// the map and node of the last one and leaves its index route in `route`. `None` when a
+/// segment names something that is not a table.
+fn descend<'m, 'k>(
+    root: &'m mut Map,
+    root_node: &'m mut Node,
+    path: impl Iterator<Item = (Cow<'k, str>, Pos)>,
+    route: &mut Vec<usize>,
+) -> Option<(&'m mut Map, &'m mut Node)> {
+    let (mut m, mut n) = (root, root_node);
+    for (k, pos) in path {
+        let i = match m.get_index_of(k.as_ref()) {
+            Some(i) => i,
+            None => {
+                let (i, _) = m.insert_full(k.into_owned(), Value::empty_map());
+                n.children.push(Node::at(pos));
+                i
+            }
+        };
+        route.push(i);
+        let Some((_, Value::Map(next))) = m.get_index_mut(i) else {
+            return None;
+        };
+        m = next;
+        n = n.children.get_mut(i)?;
+    }
+    Some((m, n))
+}
+
+impl<'t> EventReceiver for Fast<'t> {
     fn std_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) {
-        self.flush();
         if !self.keys.is_empty() || !self.arrays.is_empty() || self.key.is_some() {
             self.bad = true;
         }
         self.in_header = true;
-        self.header_start = span.start();
+        self.header_pos = self.pos(span.start());
     }
 
     fn std_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
@@ -265,6 +318,9 @@ impl EventReceiver for Fast<'_> {
             return;
         }
         self.in_header = false;
+        // the lines of the table before are complete; a subtable header adds one entry to it
+        let extra = usize::from(self.header_below_current());
+        self.flush(extra);
         self.header();
     }
 
@@ -308,12 +364,19 @@ impl EventReceiver for Fast<'_> {
         let raw = Raw::new_unchecked(text, encoding, span);
         let mut decoded = Cow::Borrowed("");
         let mut failed = Failed(false);
+        if encoding.is_none() && is_bare_key(text) {
+            // a bare key is its own text (TOML: `A-Za-z0-9_-`, nothing to decode)
+            let pos = self.pos(span.start());
+            self.keys.push((Cow::Borrowed(text), pos));
+            return;
+        }
         raw.decode_key(&mut decoded, &mut failed);
         if failed.0 {
             self.bad = true;
             return;
         }
-        self.keys.push((decoded.into_owned(), span.start()));
+        let pos = self.pos(span.start());
+        self.keys.push((decoded, pos));
     }
 
     fn key_val_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
@@ -326,7 +389,26 @@ impl EventReceiver for Fast<'_> {
         self.key = self.keys.pop().map(|(k, _)| k);
     }
 
+    fn newline(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        self.line += 1;
+        self.line_start = span.end();
+    }
+
     fn scalar(&mut self, span: Span, encoding: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        let pos = self.pos(span.start());
+        if matches!(
+            encoding,
+            Some(Encoding::MlBasicString | Encoding::MlLiteralString)
+        ) {
+            // the newlines inside a multi-line string are no newline events
+            let bytes = self.text.as_bytes().get(span.start()..span.end());
+            for (i, &b) in bytes.unwrap_or(&[]).iter().enumerate() {
+                if b == b'\n' {
+                    self.line += 1;
+                    self.line_start = span.start() + i + 1;
+                }
+            }
+        }
         if self.bad {
             return;
         }
@@ -335,10 +417,7 @@ impl EventReceiver for Fast<'_> {
             return;
         }
         match self.scalar_value(span, encoding) {
-            Some(v) => {
-                let node = Node::at(self.pos(span.start()));
-                self.place(v, node);
-            }
+            Some(v) => self.place(v, Node::at(pos)),
             None => self.bad = true,
         }
     }

@@ -165,7 +165,13 @@ fn good_value() -> impl Strategy<Value = String> {
     prop::sample::select(GOOD_SCALARS)
         .prop_map(str::to_owned)
         .prop_recursive(2, 8, 3, |inner| {
-            prop::collection::vec(inner, 0..3).prop_map(|items| format!("[{}]", items.join(", ")))
+            // arrays on one line or spread over lines with comments (positions after them count
+            // the newlines the parser reports)
+            (
+                prop::collection::vec(inner, 0..3),
+                prop::sample::select(&[", ", ",\n  ", " , # c\n"][..]),
+            )
+                .prop_map(|(items, sep)| format!("[{}]", items.join(sep)))
         })
 }
 
