@@ -26,15 +26,29 @@ use notifyd::dispatch::{DispatchConfig, Dispatcher};
 use notifyd::outbox::{Durability, Outbox};
 
 /// What the receiver saw: how many requests arrived, when the latest one did, and a wake-up for
-/// waiters. The receiver does no JSON parsing (payload shape is checked by the notifiers/notifyd
-/// tests, not here): it reads the body and counts, identically for both systems.
-#[derive(Default)]
+/// the waiter once `target` requests have arrived (not on every request: the waiting thread
+/// would compete for the CPU). The receiver does no JSON parsing (payload shape is checked by the
+/// notifiers/notifyd tests, not here): it reads the body and counts, identically for both
+/// systems.
 struct Seen {
     count: AtomicUsize,
+    target: AtomicUsize,
     last: Mutex<Option<Instant>>,
     notify: tokio::sync::Notify,
     /// `/proc/self/task/TID/stat` of the receiver's thread, for its CPU time.
     thread_stat: std::sync::OnceLock<String>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Self {
+            count: AtomicUsize::new(0),
+            target: AtomicUsize::new(usize::MAX),
+            last: Mutex::default(),
+            notify: tokio::sync::Notify::new(),
+            thread_stat: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 type Arrivals = Arc<Seen>;
@@ -46,8 +60,10 @@ fn receiver() -> (u16, Arrivals) {
     async fn handle(State(arrivals): State<Arrivals>, _body: Bytes) -> &'static str {
         let at = Instant::now();
         *arrivals.last.lock().unwrap() = Some(at);
-        arrivals.count.fetch_add(1, Ordering::Release);
-        arrivals.notify.notify_waiters();
+        let count = arrivals.count.fetch_add(1, Ordering::SeqCst) + 1;
+        if count >= arrivals.target.load(Ordering::SeqCst) {
+            arrivals.notify.notify_waiters();
+        }
         "ok"
     }
     let app = axum::Router::new()
@@ -57,20 +73,23 @@ fn receiver() -> (u16, Arrivals) {
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     let a = arrivals.clone();
-    std::thread::spawn(move || {
-        let link = std::fs::read_link("/proc/thread-self").unwrap();
-        a.thread_stat
-            .set(format!("/proc/{}/stat", link.display()))
-            .unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap()
-        })
-    });
+    let spawned = std::thread::Builder::new()
+        .name("bench-receiver".into())
+        .spawn(move || {
+            let link = std::fs::read_link("/proc/thread-self").unwrap();
+            a.thread_stat
+                .set(format!("/proc/{}/stat", link.display()))
+                .unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap()
+            })
+        });
+    spawned.unwrap();
     while arrivals.thread_stat.get().is_none() {
         std::thread::yield_now();
     }
@@ -80,9 +99,10 @@ fn receiver() -> (u16, Arrivals) {
 /// Waits until `target` requests in all have arrived; returns the latest arrival time.
 async fn wait_for(arrivals: &Arrivals, target: usize, timeout: Duration) -> Instant {
     let deadline = Instant::now() + timeout;
+    arrivals.target.store(target, Ordering::SeqCst);
     loop {
         let notified = arrivals.notify.notified();
-        let count = arrivals.count.load(Ordering::Acquire);
+        let count = arrivals.count.load(Ordering::SeqCst);
         if count >= target {
             assert_eq!(
                 count, target,
@@ -120,6 +140,41 @@ struct Run {
     recv_cpu: Duration,
 }
 
+/// CPU time of this process's threads (`/proc/self/task/*/schedstat`, nanoseconds), summed by
+/// thread name.
+fn threads_cpu() -> std::collections::BTreeMap<String, Duration> {
+    let mut out = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        // A thread that ended meanwhile is skipped.
+        let (Ok(name), Ok(sched)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("schedstat")),
+        ) else {
+            continue;
+        };
+        if let Some(ns) = sched.split_whitespace().next().and_then(|v| v.parse().ok()) {
+            *out.entry(name.trim().to_owned()).or_default() += Duration::from_nanos(ns);
+        }
+    }
+    out
+}
+
+/// `name ms, name ms` of the CPU each thread group used between two [`threads_cpu`] readings.
+fn threads_delta(
+    before: &std::collections::BTreeMap<String, Duration>,
+    after: &std::collections::BTreeMap<String, Duration>,
+) -> String {
+    after
+        .iter()
+        .map(|(name, t)| {
+            let d = t.saturating_sub(before.get(name).copied().unwrap_or_default());
+            format!("{name} {} ms", d.as_millis())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// CPU time (user + system) from a `/proc/PID/stat` or `/proc/PID/task/TID/stat` file.
 fn cpu_time(stat_path: &str) -> Duration {
     let stat = std::fs::read_to_string(stat_path).unwrap();
@@ -155,6 +210,7 @@ async fn c5_run(
     let base = arrivals.count.load(Ordering::Acquire);
     let start = Instant::now();
     let (cpu0, recv0) = (cpu_time("/proc/self/stat"), cpu_time(recv_stat));
+    let threads0 = threads_cpu();
     // Like the 100-alert API calls Alertmanager gets, all at once: 100 notifications per call,
     // each call answered only once its notifications are committed to disk.
     let calls: Vec<_> = names
@@ -173,9 +229,11 @@ async fn c5_run(
     let end = wait_for(arrivals, base + n, Duration::from_secs(120)).await;
     let recv_cpu = cpu_time(recv_stat) - recv0;
     let sender_cpu = (cpu_time("/proc/self/stat") - cpu0).saturating_sub(recv_cpu);
+    let threads = threads_delta(&threads0, &threads_cpu());
     let per_sec = n as f64 / (end - start).as_secs_f64();
     println!(
-        "c5 {tag}: {n} enqueued (committed) in {:.1} ms, all received after {:.1} ms",
+        "c5 {tag}: {n} enqueued (committed) in {:.1} ms, all received after {:.1} ms; \
+         CPU by thread: {threads}",
         enqueued.as_secs_f64() * 1000.0,
         (end - start).as_secs_f64() * 1000.0
     );

@@ -78,7 +78,7 @@ impl Default for DispatchConfig {
 pub struct DispatchHandle {
     outbox: Arc<Outbox>,
     deadline: Duration,
-    tx: mpsc::UnboundedSender<Entry>,
+    tx: mpsc::UnboundedSender<Vec<Entry>>,
 }
 
 impl DispatchHandle {
@@ -123,12 +123,18 @@ impl DispatchHandle {
         Ok(outcomes)
     }
 
+    /// Hands the new entries to the dispatcher in one message.
     fn schedule(&self, outcomes: &[Enqueued]) {
-        for outcome in outcomes {
-            if let Enqueued::New(entry) = outcome {
-                // A stopped dispatcher finds the entry in the file when it starts again.
-                let _ = self.tx.send((**entry).clone());
-            }
+        let entries: Vec<Entry> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Enqueued::New(entry) => Some((**entry).clone()),
+                Enqueued::Duplicate => None,
+            })
+            .collect();
+        if !entries.is_empty() {
+            // A stopped dispatcher finds the entries in the file when it starts again.
+            let _ = self.tx.send(entries);
         }
     }
 
@@ -181,7 +187,7 @@ impl Dispatcher {
 
     async fn run(
         self,
-        mut rx: mpsc::UnboundedReceiver<Entry>,
+        mut rx: mpsc::UnboundedReceiver<Vec<Entry>>,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), OutboxError> {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
@@ -208,6 +214,10 @@ impl Dispatcher {
         let prune_ms = i64::try_from(s.config.prune_interval.as_millis()).unwrap_or(i64::MAX);
         let mut next_prune = last_poll;
         tokio::pin!(shutdown);
+        // One timer, moved when the next wake-up changes (not a new one per loop turn).
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut timer_at = i64::MIN;
         let mut attempts = Vec::new();
         loop {
             let now = clock::now_ms();
@@ -232,7 +242,11 @@ impl Dispatcher {
                 _ => next_poll,
             }
             .min(next_prune);
-            let sleep = Duration::from_millis(u64::try_from(wake - now).unwrap_or(0));
+            if wake != timer_at {
+                timer_at = wake;
+                let after = Duration::from_millis(u64::try_from(wake - now).unwrap_or(0));
+                timer.as_mut().reset(tokio::time::Instant::now() + after);
+            }
             tokio::select! {
                 biased;
                 () = &mut shutdown => return Ok(()),
@@ -250,13 +264,14 @@ impl Dispatcher {
                         s.finish(more, now);
                     }
                 }
-                Some(entry) = rx.recv() => {
-                    s.add(entry);
+                Some(entries) = rx.recv() => {
+                    entries.into_iter().for_each(|e| s.add(e));
                     while let Ok(more) = rx.try_recv() {
-                        s.add(more);
+                        more.into_iter().for_each(|e| s.add(e));
                     }
                 }
-                () = tokio::time::sleep(sleep) => {
+                () = &mut timer => {
+                    timer_at = i64::MIN; // fired: set again next turn
                     let now = clock::now_ms();
                     if now >= next_poll {
                         last_poll = now;
@@ -429,7 +444,13 @@ impl Scheduler {
                 continue;
             };
             let limit = self.config.rate_limits.get(&entry.target).copied();
-            let target = self.targets.entry(entry.target.clone()).or_default();
+            if !self.targets.contains_key(&entry.target) {
+                self.targets
+                    .insert(entry.target.clone(), TargetState::default());
+            }
+            let Some(target) = self.targets.get_mut(&entry.target) else {
+                continue; // inserted just above
+            };
             if target.in_flight >= self.config.concurrency.max(1) {
                 target.waiting.push_back(id);
                 continue;
@@ -466,10 +487,10 @@ impl Scheduler {
     /// with the next batch ([`Scheduler::flush_outcomes`]) and acted on once committed.
     fn finish(&mut self, (id, result): AttemptOutcome, now: i64) {
         self.in_flight.remove(&id);
-        let Some(target) = self.entries.get(&id).map(|e| e.target.clone()) else {
+        let Some(entry) = self.entries.get(&id) else {
             return;
         };
-        if let Some(target) = self.targets.get_mut(&target) {
+        if let Some(target) = self.targets.get_mut(&entry.target) {
             target.in_flight = target.in_flight.saturating_sub(1);
             if let Some(next) = target.waiting.pop_front()
                 && let Some(waiting) = self.entries.get_mut(&next)
@@ -529,9 +550,11 @@ impl Scheduler {
     }
 
     /// Hands the decided outcomes to the outbox writer as one batch, without waiting; the
-    /// acknowledgement comes back through `committed_tx`.
+    /// acknowledgement comes back through `committed_tx`. While a batch is being committed the
+    /// next one gathers (like the writer's group commit: one hand-off and one acknowledgement
+    /// per commit, not per outcome).
     fn flush_outcomes(&mut self, now: i64) {
-        if self.unsettled.is_empty() {
+        if self.unsettled.is_empty() || self.settling > 0 {
             return;
         }
         let (outcomes, settles): (Vec<Outcome>, Vec<(i64, Settle)>) = self

@@ -222,7 +222,10 @@ impl Outbox {
         now_ms: i64,
         deadline: Duration,
     ) -> Result<Vec<Enqueued>, OutboxError> {
-        let items = owned(items);
+        let items = items
+            .iter()
+            .map(|(t, n)| writer::Item::new((*t).to_owned(), (*n).clone(), &self.path))
+            .collect::<Result<Vec<_>, _>>()?;
         let deadline_ms = deadline_ms(now_ms, deadline);
         self.write_blocking(move |reply| writer::Op::Enqueue {
             items,
@@ -232,8 +235,9 @@ impl Outbox {
         })
     }
 
-    /// [`Outbox::enqueue_many`] without blocking the thread: queued to the writer when called,
-    /// the future resolves once committed. Concurrent callers share one transaction and one sync.
+    /// [`Outbox::enqueue_many`] without blocking the thread: serialized and queued to the writer
+    /// when called, the future resolves once committed. Concurrent callers share one transaction
+    /// and one sync.
     pub fn enqueue_many_async(
         &self,
         items: Vec<(String, Notification)>,
@@ -241,12 +245,19 @@ impl Outbox {
         deadline: Duration,
     ) -> impl Future<Output = Result<Vec<Enqueued>, OutboxError>> + Send + 'static {
         let deadline_ms = deadline_ms(now_ms, deadline);
-        self.write_async(move |reply| writer::Op::Enqueue {
-            items,
-            now_ms,
-            deadline_ms,
-            reply,
-        })
+        let items = items
+            .into_iter()
+            .map(|(t, n)| writer::Item::new(t, n, &self.path))
+            .collect::<Result<Vec<_>, _>>();
+        let queued = items.map(|items| {
+            self.write_async(move |reply| writer::Op::Enqueue {
+                items,
+                now_ms,
+                deadline_ms,
+                reply,
+            })
+        });
+        async move { queued?.await }
     }
 
     /// Records a successful delivery: removes the entry and logs it, in one transaction.
@@ -388,13 +399,6 @@ impl Drop for Outbox {
     }
 }
 
-fn owned(items: &[(&str, &Notification)]) -> Vec<(String, Notification)> {
-    items
-        .iter()
-        .map(|(t, n)| ((*t).to_owned(), (*n).clone()))
-        .collect()
-}
-
 fn deadline_ms(now_ms: i64, deadline: Duration) -> i64 {
     now_ms.saturating_add(i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX))
 }
@@ -422,6 +426,14 @@ pub fn idempotency_key(
     resolved: &[String],
     seq: u64,
 ) -> String {
+    format!(
+        "{}{seq}",
+        idempotency_key_prefix(group_key, firing, resolved)
+    )
+}
+
+/// [`idempotency_key`] up to the sequence number: `<group hash>-<alert set hash>-`.
+fn idempotency_key_prefix(group_key: &str, firing: &[String], resolved: &[String]) -> String {
     let fnv = |parts: &[&[u8]]| {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for p in parts {
@@ -438,11 +450,7 @@ pub fn idempotency_key(
     set.extend(firing.iter().map(|s| s.as_bytes()));
     set.push(b"resolved");
     set.extend(resolved.iter().map(|s| s.as_bytes()));
-    format!(
-        "{:016x}-{:016x}-{seq}",
-        fnv(&[group_key.as_bytes()]),
-        fnv(&set)
-    )
+    format!("{:016x}-{:016x}-", fnv(&[group_key.as_bytes()]), fnv(&set))
 }
 
 #[cfg(test)]

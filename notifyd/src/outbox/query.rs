@@ -6,8 +6,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{DeadLetter, Entry, LogEntry, Outbox, OutboxError};
 
-const ENTRY_COLUMNS: &str =
-    "id, target, notification, created_ms, attempts, next_attempt_ms, deadline_ms, last_error";
+const ENTRY_COLUMNS: &str = "id, target, notification, created_ms, attempts, next_attempt_ms, \
+                             deadline_ms, last_error, idempotency_key";
 
 impl Outbox {
     /// Every pending entry with an id greater than `after_id`, oldest first (0 = all).
@@ -29,14 +29,24 @@ impl Outbox {
                     r.get::<_, i64>(5)?,
                     r.get::<_, i64>(6)?,
                     r.get::<_, Option<String>>(7)?,
+                    r.get::<_, String>(8)?,
                 ))
             })
             .map_err(|e| self.sql(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, target, json, created_ms, attempts, next_attempt_ms, deadline_ms, last_error) =
-                row.map_err(|e| self.sql(e))?;
-            let notification = self.decode(id, &json)?;
+            let (
+                id,
+                target,
+                json,
+                created_ms,
+                attempts,
+                next_attempt_ms,
+                deadline_ms,
+                last_error,
+                key,
+            ) = row.map_err(|e| self.sql(e))?;
+            let notification = self.decode(id, &json, key)?;
             out.push(Entry {
                 id,
                 target,
@@ -51,13 +61,20 @@ impl Outbox {
         Ok(out)
     }
 
-    /// A stored notification's JSON; a row that does not decode is reported as corrupt.
-    fn decode(&self, id: i64, json: &str) -> Result<Notification, OutboxError> {
-        serde_json::from_str(json).map_err(|source| OutboxError::Corrupt {
-            path: self.path.clone(),
-            id,
-            source,
-        })
+    /// A stored notification's JSON and its row's idempotency key (the JSON of a notification
+    /// whose key was generated when it was stored has none); a row that does not decode is
+    /// reported as corrupt.
+    fn decode(&self, id: i64, json: &str, key: String) -> Result<Notification, OutboxError> {
+        let mut n: Notification =
+            serde_json::from_str(json).map_err(|source| OutboxError::Corrupt {
+                path: self.path.clone(),
+                id,
+                source,
+            })?;
+        if n.idempotency_key.is_empty() {
+            n.idempotency_key = key;
+        }
+        Ok(n)
     }
 
     /// Every pending entry, oldest first.
@@ -70,7 +87,8 @@ impl Outbox {
         let conn = self.lock();
         let mut stmt = conn
             .prepare(
-                "SELECT id, target, notification, created_ms, failed_ms, attempts, reason, error
+                "SELECT id, target, notification, created_ms, failed_ms, attempts, reason, error,
+                        idempotency_key
                  FROM dead_letters ORDER BY id",
             )
             .map_err(|e| self.sql(e))?;
@@ -85,14 +103,15 @@ impl Outbox {
                     r.get::<_, u32>(5)?,
                     r.get::<_, String>(6)?,
                     r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
                 ))
             })
             .map_err(|e| self.sql(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, target, json, created_ms, failed_ms, attempts, reason, error) =
+            let (id, target, json, created_ms, failed_ms, attempts, reason, error, key) =
                 row.map_err(|e| self.sql(e))?;
-            let notification = self.decode(id, &json)?;
+            let notification = self.decode(id, &json, key)?;
             out.push(DeadLetter {
                 id,
                 target,

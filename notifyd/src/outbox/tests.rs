@@ -145,6 +145,26 @@ fn missing_keys_are_filled_from_group_alert_set_and_sequence() {
     assert_eq!(k1[..16], k2[..16], "same group");
     assert_ne!(k1[17..33], k2[17..33], "different alert set");
     assert_ne!(k1[..16], k3[..16], "different group");
+    // A generated key is read back with the stored entry (and with its dead letter).
+    let stored: Vec<String> = ob
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.notification.idempotency_key)
+        .collect();
+    assert_eq!(stored, [k1.clone(), k2.clone(), k3.clone()]);
+    let first = ob.pending().unwrap().remove(0);
+    ob.dead_letter(&first, 1, 4, DeadReason::Permanent, "HTTP 400")
+        .unwrap();
+    assert_eq!(
+        ob.dead_letters().unwrap()[0].notification.idempotency_key,
+        k1
+    );
+    assert_eq!(
+        idempotency_key("g", &["a".into()], &[], 4)[..34],
+        idempotency_key_prefix("g", &["a".into()], &[]),
+        "the prefix is the key up to its sequence"
+    );
     assert_eq!(
         idempotency_key("g", &["a".into()], &[], 4),
         idempotency_key("g", &["a".into()], &[], 4)
@@ -290,4 +310,71 @@ async fn async_writes_resolve_after_commit() {
     ob.record_async(outcomes, 10).await.unwrap();
     assert!(ob.pending().unwrap().is_empty());
     assert_eq!(ob.prune_delivered_async(11).await.unwrap(), 20);
+}
+
+/// A batch whose operations all succeed commits as one plain transaction; when one fails, only
+/// that one is rolled back and the others in its batch still commit.
+#[test]
+fn a_failing_operation_is_rolled_back_alone_and_the_rest_of_its_batch_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let ob = Outbox::open(&path).unwrap();
+    // A dead letter whose stored notification is not JSON: requeueing it fails inside SQLite
+    // (json_extract), after nothing else of the batch is wrong.
+    let side = Connection::open(&path).unwrap();
+    side.execute(
+        "INSERT INTO dead_letters (target, idempotency_key, notification, created_ms, failed_ms,
+                                   attempts, reason, error)
+         VALUES ('t', 'bad', '{not json', 1, 1, 1, 'permanent', 'x')",
+        [],
+    )
+    .unwrap();
+    let bad = side.last_insert_rowid();
+    let (tx, rx) = std::sync::mpsc::channel::<(&str, bool)>();
+    let enqueue = |group: &'static str| {
+        let tx = tx.clone();
+        let item = writer::Item::new("t".into(), notification(group, &["f"], ""), "o.db").unwrap();
+        writer::Op::Enqueue {
+            items: vec![item],
+            now_ms: 1,
+            deadline_ms: 2,
+            reply: Box::new(move |r| {
+                let new = matches!(r.as_deref(), Ok([Enqueued::New(_)]));
+                tx.send((group, new)).unwrap();
+            }),
+        }
+    };
+    let requeue = {
+        let tx = tx.clone();
+        writer::Op::Requeue {
+            ids: Some(vec![bad]),
+            now_ms: 1,
+            deadline_ms: 2,
+            reply: Box::new(move |r| tx.send(("requeue", r.is_ok())).unwrap()),
+        }
+    };
+    let mut conn = Connection::open(&path).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let w = writer::Writer {
+        path: "o.db".into(),
+    };
+    w.commit_batch(&mut conn, vec![enqueue("A"), requeue, enqueue("B")]);
+    drop(tx);
+    let answers: Vec<(&str, bool)> = rx.iter().collect();
+    assert_eq!(answers, [("A", true), ("requeue", false), ("B", true)]);
+    let pending: Vec<String> = ob
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.notification.group_key)
+        .collect();
+    assert_eq!(
+        pending,
+        ["{}:{alertname=\"A\"}", "{}:{alertname=\"B\"}"],
+        "both enqueues committed"
+    );
+    let dead: i64 = side
+        .query_row("SELECT count(*) FROM dead_letters", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(dead, 1, "the failed requeue left its dead letter in place");
 }

@@ -2,16 +2,19 @@
 //! everything queued to it (enqueues, delivery outcomes, requeues, prunes) in one transaction per
 //! batch, so one disk sync covers every write that arrived while the previous batch was syncing.
 //!
-//! Each operation runs inside its own savepoint, so a failing operation is rolled back alone and
-//! the rest of the batch still commits. A caller is answered only after the batch's `COMMIT`
-//! returned: an enqueue that was acknowledged is on disk (with `synchronous=FULL`, synced).
+//! A batch first runs as one plain transaction. Should an operation fail, that transaction is
+//! rolled back and the batch runs again with each operation in its own savepoint, so the failing
+//! operation is rolled back alone and the rest still commits (savepoints copy every page they
+//! touch, so the common case does without them). A caller is answered only after the batch's
+//! `COMMIT` returned: an enqueue that was acknowledged is on disk (with `synchronous=FULL`,
+//! synced).
 
 use std::sync::mpsc;
 
 use notifiers::Notification;
-use rusqlite::{Connection, OptionalExtension, Savepoint, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Enqueued, Entry, OutboxError, Outcome, fingerprints, idempotency_key};
+use super::{Enqueued, Entry, OutboxError, Outcome, fingerprints, idempotency_key_prefix};
 
 /// How a finished operation's result reaches its caller.
 pub(super) type Reply<T> = Box<dyn FnOnce(Result<T, OutboxError>) + Send>;
@@ -19,11 +22,53 @@ pub(super) type Reply<T> = Box<dyn FnOnce(Result<T, OutboxError>) + Send>;
 /// Most operations in one transaction (bounds how long one batch holds its callers).
 const MAX_BATCH: usize = 1024;
 
+/// A notification to store, prepared by the caller (off the writer thread): serialized, its
+/// alert set hashed.
+pub(super) struct Item {
+    /// Target notifier name.
+    target: String,
+    /// The notification; an empty idempotency key is filled in once stored.
+    notification: Notification,
+    /// Its JSON (an empty key stays empty there: readers take the key from its column).
+    json: String,
+    /// The generated idempotency key up to its sequence number (see [`super::idempotency_key`]).
+    key_prefix: String,
+    /// Fingerprints of the firing alerts, sorted, comma-separated (for the log).
+    firing: String,
+    /// Fingerprints of the resolved alerts, likewise.
+    resolved: String,
+}
+
+impl Item {
+    /// Prepares `notification` for `target`.
+    pub(super) fn new(
+        target: String,
+        notification: Notification,
+        path: &str,
+    ) -> Result<Item, OutboxError> {
+        let json = serde_json::to_string(&notification).map_err(|source| OutboxError::Corrupt {
+            path: path.to_owned(),
+            id: 0,
+            source,
+        })?;
+        let (firing, resolved) = fingerprints(&notification);
+        let key_prefix = idempotency_key_prefix(&notification.group_key, &firing, &resolved);
+        Ok(Item {
+            target,
+            notification,
+            json,
+            key_prefix,
+            firing: firing.join(","),
+            resolved: resolved.join(","),
+        })
+    }
+}
+
 /// One write, queued to the writer thread.
 pub(super) enum Op {
     /// Store notifications (see [`super::Outbox::enqueue_many`]).
     Enqueue {
-        items: Vec<(String, Notification)>,
+        items: Vec<Item>,
         now_ms: i64,
         deadline_ms: i64,
         reply: Reply<Vec<Enqueued>>,
@@ -45,20 +90,21 @@ pub(super) enum Op {
     Prune { before_ms: i64, reply: Reply<usize> },
 }
 
-/// An answer held back until its batch commits.
-type Held = Box<dyn FnOnce(Option<&str>) + Send>;
+/// What an operation did inside the transaction, to be answered once it commits.
+enum Done {
+    /// Per item: its row id and, if the key was generated, that key; `None` for a duplicate.
+    Enqueued(Vec<Option<(i64, Option<String>)>>),
+    Recorded,
+    Requeued(Vec<i64>),
+    Pruned(usize),
+}
 
-fn hold<T: Send + 'static>(reply: Reply<T>, result: Result<T, OutboxError>, path: &str) -> Held {
-    let path = path.to_owned();
-    Box::new(
-        move |commit_error: Option<&str>| match (commit_error, result) {
-            (None, result) => reply(result),
-            (Some(message), _) => reply(Err(OutboxError::Commit {
-                path,
-                message: message.to_owned(),
-            })),
-        },
-    )
+/// Why the fast path gave up on a batch.
+enum Failed {
+    /// An operation failed: run the batch again op by op.
+    Op,
+    /// The transaction could not begin or commit: every operation fails with this message.
+    Transaction(String),
 }
 
 /// The writer thread's loop: runs until every sender is gone.
@@ -72,30 +118,13 @@ pub(super) fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, path: String) {
                 Err(_) => break,
             }
         }
-        let mut held: Vec<Held> = Vec::with_capacity(batch.len());
-        let commit = match conn.transaction() {
-            Ok(mut tx) => {
-                for op in batch.drain(..) {
-                    held.push(w.apply(&mut tx, op));
-                }
-                tx.commit()
-            }
-            Err(e) => Err(e),
-        };
-        let error = commit.err().map(|e| e.to_string());
-        for answer in held {
-            answer(error.as_deref());
-        }
-        // Operations that never got a transaction are answered with its error.
-        for op in batch {
-            let message = error.clone().unwrap_or_default();
-            w.fail(op, &message);
-        }
+        w.commit_batch(&mut conn, batch);
     }
 }
 
-struct Writer {
-    path: String,
+/// The writer's state: the database path, for error messages.
+pub(super) struct Writer {
+    pub(super) path: String,
 }
 
 impl Writer {
@@ -106,99 +135,176 @@ impl Writer {
         }
     }
 
-    /// Runs `op` in a savepoint of `tx`; returns its answer, to be given after the commit.
-    fn apply(&self, tx: &mut rusqlite::Transaction<'_>, op: Op) -> Held {
-        let mut sp = match tx.savepoint() {
-            Ok(sp) => sp,
-            Err(e) => return self.fail_later(op, &e.to_string()),
+    fn commit_error(&self, message: &str) -> OutboxError {
+        OutboxError::Commit {
+            path: self.path.clone(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// Applies and commits `batch`, then answers every caller.
+    pub(super) fn commit_batch(&self, conn: &mut Connection, batch: Vec<Op>) {
+        let results = match self.fast(conn, &batch) {
+            Ok(results) => results,
+            Err(Failed::Op) => self.one_by_one(conn, &batch),
+            Err(Failed::Transaction(message)) => {
+                let results = batch.iter().map(|_| Err(self.commit_error(&message)));
+                results.collect()
+            }
         };
-        let held = match op {
+        for (op, result) in batch.into_iter().zip(results) {
+            self.answer(op, result);
+        }
+    }
+
+    /// The whole batch in one transaction without savepoints.
+    fn fast(
+        &self,
+        conn: &mut Connection,
+        batch: &[Op],
+    ) -> Result<Vec<Result<Done, OutboxError>>, Failed> {
+        let tx = conn
+            .transaction()
+            .map_err(|e| Failed::Transaction(e.to_string()))?;
+        let mut done = Vec::with_capacity(batch.len());
+        for op in batch {
+            // Dropping `tx` rolls everything back; the batch then runs op by op.
+            done.push(Ok(self.apply(&tx, op).map_err(|_| Failed::Op)?));
+        }
+        tx.commit()
+            .map_err(|e| Failed::Transaction(e.to_string()))?;
+        Ok(done)
+    }
+
+    /// The batch in one transaction, each operation in its own savepoint: a failing one is
+    /// rolled back alone.
+    fn one_by_one(&self, conn: &mut Connection, batch: &[Op]) -> Vec<Result<Done, OutboxError>> {
+        let mut tx = match conn.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                let message = e.to_string();
+                return batch
+                    .iter()
+                    .map(|_| Err(self.commit_error(&message)))
+                    .collect();
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for op in batch {
+            let result = match tx.savepoint() {
+                Ok(mut sp) => {
+                    let result = self.apply(&sp, op);
+                    if result.is_err() {
+                        let _ = sp.rollback();
+                    }
+                    let _ = sp.commit(); // releases the savepoint (or it was rolled back)
+                    result
+                }
+                Err(e) => Err(self.sql(e)),
+            };
+            results.push(result);
+        }
+        match tx.commit() {
+            Ok(()) => results,
+            Err(e) => {
+                let message = e.to_string();
+                results
+                    .into_iter()
+                    .map(|_| Err(self.commit_error(&message)))
+                    .collect()
+            }
+        }
+    }
+
+    /// Runs `op` on `tx` (a transaction or a savepoint in one).
+    fn apply(&self, tx: &Connection, op: &Op) -> Result<Done, OutboxError> {
+        match op {
             Op::Enqueue {
                 items,
                 now_ms,
                 deadline_ms,
-                reply,
-            } => {
-                let r = items
-                    .into_iter()
-                    .map(|(t, n)| self.enqueue(&sp, t, n, now_ms, deadline_ms))
-                    .collect::<Result<Vec<_>, _>>();
-                self.settle(&mut sp, reply, r)
-            }
+                ..
+            } => items
+                .iter()
+                .map(|item| self.enqueue(tx, item, *now_ms, *deadline_ms))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Done::Enqueued),
             Op::Record {
-                outcomes,
-                now_ms,
-                reply,
-            } => {
-                let r = outcomes
-                    .iter()
-                    .try_for_each(|o| self.record(&sp, o, now_ms));
-                self.settle(&mut sp, reply, r)
-            }
+                outcomes, now_ms, ..
+            } => outcomes
+                .iter()
+                .try_for_each(|o| self.record(tx, o, *now_ms))
+                .map(|()| Done::Recorded),
             Op::Requeue {
                 ids,
                 now_ms,
                 deadline_ms,
-                reply,
-            } => {
-                let r = self.requeue(&sp, ids.as_deref(), now_ms, deadline_ms);
-                self.settle(&mut sp, reply, r)
-            }
-            Op::Prune { before_ms, reply } => {
-                let r = sp
-                    .execute(
-                        "DELETE FROM delivered WHERE delivered_ms < ?1",
-                        params![before_ms],
-                    )
-                    .map_err(|e| self.sql(e));
-                self.settle(&mut sp, reply, r)
-            }
-        };
-        let _ = sp.commit(); // releases the savepoint (or it was rolled back)
-        held
-    }
-
-    /// Rolls the savepoint back if the operation failed; holds the answer for the commit.
-    fn settle<T: Send + 'static>(
-        &self,
-        sp: &mut Savepoint<'_>,
-        reply: Reply<T>,
-        result: Result<T, OutboxError>,
-    ) -> Held {
-        if result.is_err() {
-            let _ = sp.rollback();
-        }
-        hold(reply, result, &self.path)
-    }
-
-    fn fail_later(&self, op: Op, message: &str) -> Held {
-        let (path, message) = (self.path.clone(), message.to_owned());
-        Box::new(move |_| {
-            Writer { path }.fail(op, &message);
-        })
-    }
-
-    fn fail(&self, op: Op, message: &str) {
-        let err = || OutboxError::Commit {
-            path: self.path.clone(),
-            message: message.to_owned(),
-        };
-        match op {
-            Op::Enqueue { reply, .. } => reply(Err(err())),
-            Op::Record { reply, .. } => reply(Err(err())),
-            Op::Requeue { reply, .. } => reply(Err(err())),
-            Op::Prune { reply, .. } => reply(Err(err())),
+                ..
+            } => self
+                .requeue(tx, ids.as_deref(), *now_ms, *deadline_ms)
+                .map(Done::Requeued),
+            Op::Prune { before_ms, .. } => tx
+                .prepare_cached("DELETE FROM delivered WHERE delivered_ms < ?1")
+                .and_then(|mut st| st.execute(params![before_ms]))
+                .map(Done::Pruned)
+                .map_err(|e| self.sql(e)),
         }
     }
 
+    /// Gives the caller of `op` its committed result.
+    fn answer(&self, op: Op, result: Result<Done, OutboxError>) {
+        let mismatch = || self.commit_error("internal error: an answer of the wrong kind");
+        match (op, result) {
+            (
+                Op::Enqueue {
+                    items,
+                    now_ms,
+                    deadline_ms,
+                    reply,
+                },
+                Ok(Done::Enqueued(stored)),
+            ) => reply(Ok(items
+                .into_iter()
+                .zip(stored)
+                .map(|(item, stored)| match stored {
+                    None => Enqueued::Duplicate,
+                    Some((id, generated)) => {
+                        let mut notification = item.notification;
+                        if let Some(key) = generated {
+                            notification.idempotency_key = key;
+                        }
+                        Enqueued::New(Box::new(Entry {
+                            id,
+                            target: item.target,
+                            notification,
+                            created_ms: now_ms,
+                            attempts: 0,
+                            next_attempt_ms: now_ms,
+                            deadline_ms,
+                            last_error: None,
+                        }))
+                    }
+                })
+                .collect())),
+            (Op::Record { reply, .. }, Ok(Done::Recorded)) => reply(Ok(())),
+            (Op::Requeue { reply, .. }, Ok(Done::Requeued(ids))) => reply(Ok(ids)),
+            (Op::Prune { reply, .. }, Ok(Done::Pruned(n))) => reply(Ok(n)),
+            (Op::Enqueue { reply, .. }, r) => reply(r.and_then(|_| Err(mismatch()))),
+            (Op::Record { reply, .. }, r) => reply(r.and_then(|_| Err(mismatch()))),
+            (Op::Requeue { reply, .. }, r) => reply(r.and_then(|_| Err(mismatch()))),
+            (Op::Prune { reply, .. }, r) => reply(r.and_then(|_| Err(mismatch()))),
+        }
+    }
+
+    /// Stores one item; `None` if its key is pending or was delivered already.
     fn enqueue(
         &self,
         tx: &Connection,
-        target: String,
-        mut n: Notification,
+        item: &Item,
         now_ms: i64,
         deadline_ms: i64,
-    ) -> Result<Enqueued, OutboxError> {
+    ) -> Result<Option<(i64, Option<String>)>, OutboxError> {
+        let (target, n) = (&item.target, &item.notification);
         let previous: Option<i64> = tx
             .prepare_cached(
                 "SELECT sequence FROM notification_log WHERE target = ?1 AND group_key = ?2",
@@ -209,26 +315,21 @@ impl Writer {
             })
             .map_err(|e| self.sql(e))?;
         let sequence = previous.unwrap_or(0) + 1;
-        let (firing, resolved) = fingerprints(&n);
-        if n.idempotency_key.is_empty() {
-            n.idempotency_key =
-                idempotency_key(&n.group_key, &firing, &resolved, sequence.unsigned_abs());
-        }
+        let generated = n
+            .idempotency_key
+            .is_empty()
+            .then(|| format!("{}{sequence}", item.key_prefix));
+        let key = generated.as_deref().unwrap_or(&n.idempotency_key);
         let seen: bool = tx
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)
                  OR EXISTS (SELECT 1 FROM outbox WHERE target = ?1 AND idempotency_key = ?2)",
             )
-            .and_then(|mut st| st.query_row(params![target, n.idempotency_key], |r| r.get(0)))
+            .and_then(|mut st| st.query_row(params![target, key], |r| r.get(0)))
             .map_err(|e| self.sql(e))?;
         if seen {
-            return Ok(Enqueued::Duplicate);
+            return Ok(None);
         }
-        let json = serde_json::to_string(&n).map_err(|source| OutboxError::Corrupt {
-            path: self.path.clone(),
-            id: 0,
-            source,
-        })?;
         tx.prepare_cached(
             "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
                                  next_attempt_ms, deadline_ms)
@@ -237,9 +338,9 @@ impl Writer {
         .and_then(|mut st| {
             st.execute(params![
                 target,
-                n.idempotency_key,
+                key,
                 n.group_key,
-                json,
+                item.json,
                 now_ms,
                 deadline_ms
             ])
@@ -259,23 +360,14 @@ impl Writer {
                 target,
                 n.group_key,
                 sequence,
-                n.idempotency_key,
-                firing.join(","),
-                resolved.join(","),
+                key,
+                item.firing,
+                item.resolved,
                 now_ms
             ])
         })
         .map_err(|e| self.sql(e))?;
-        Ok(Enqueued::New(Box::new(Entry {
-            id,
-            target,
-            notification: n,
-            created_ms: now_ms,
-            attempts: 0,
-            next_attempt_ms: now_ms,
-            deadline_ms,
-            last_error: None,
-        })))
+        Ok(Some((id, generated)))
     }
 
     fn record(&self, tx: &Connection, outcome: &Outcome, now_ms: i64) -> Result<(), OutboxError> {
