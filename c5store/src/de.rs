@@ -262,7 +262,7 @@ impl<'de, 'p, I: Iterator<Item = (usize, &'de Value)>> SeqAccess<'de> for &mut S
 }
 
 struct MapAcc<'de, 'p> {
-    iter: indexmap::map::Iter<'de, String, Value>,
+    iter: indexmap::map::Iter<'de, crate::value::Key, Value>,
     next: Option<(&'de str, &'de Value)>,
     parent: &'p Trail<'p>,
 }
@@ -409,7 +409,7 @@ impl<'de> serde::Deserialize<'de> for Value {
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
                 let mut m = crate::value::Map::default();
                 while let Some((k, v)) = a.next_entry::<String, Value>()? {
-                    m.insert(k, v);
+                    m.insert(crate::value::Key::from(k), v);
                 }
                 Ok(Value::Map(m))
             }

@@ -4,8 +4,13 @@ use std::fmt;
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+/// A map key: a string that keeps up to 24 bytes inline (no heap allocation for the keys of
+/// ordinary configuration files). Derefs to `str`; build one with `"db".into()` or
+/// `Key::from(string)`.
+pub type Key = compact_str::CompactString;
+
 /// An ordered map from key to [`Value`]: keys keep the order in which they were first defined.
-pub type Map = indexmap::IndexMap<String, Value, foldhash::fast::RandomState>;
+pub type Map = indexmap::IndexMap<Key, Value, foldhash::fast::RandomState>;
 
 /// One node of a configuration tree.
 ///
@@ -165,9 +170,11 @@ impl Value {
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Seq(s) => serde_json::Value::Array(s.iter().map(Value::to_json).collect()),
-            Value::Map(m) => {
-                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
+            ),
             Value::Secret(_) => serde_json::Value::String(crate::secret::REDACTED.to_owned()),
         }
     }
@@ -202,9 +209,11 @@ impl From<serde_json::Value> for Value {
             },
             serde_json::Value::String(s) => Value::String(s),
             serde_json::Value::Array(a) => Value::Seq(a.into_iter().map(Value::from).collect()),
-            serde_json::Value::Object(o) => {
-                Value::Map(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
-            }
+            serde_json::Value::Object(o) => Value::Map(
+                o.into_iter()
+                    .map(|(k, v)| (k.into(), Value::from(v)))
+                    .collect(),
+            ),
         }
     }
 }

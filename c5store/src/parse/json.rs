@@ -114,7 +114,7 @@ impl Walker<'_, '_> {
                     let v = self.value(depth + 1);
                     self.rec.pop(len);
                     let v = v?;
-                    if m.contains_key(&key) {
+                    if m.contains_key(key.as_str()) {
                         let e = self.rec.error(
                             "json",
                             key_at.0,
@@ -123,7 +123,7 @@ impl Walker<'_, '_> {
                         );
                         self.errors.push(e);
                     } else {
-                        m.insert(key, v);
+                        m.insert(key.into(), v);
                     }
                     self.ws();
                     match self.b.get(self.i) {

@@ -9,7 +9,7 @@ use super::{MAX_DEPTH, Recorder};
 use crate::error::LoadError;
 use crate::origin::LineIndex;
 use crate::prov_tree::{Node, Pos, ProvenanceTree};
-use crate::value::{Map, Value};
+use crate::value::{Key, Map, Value};
 
 /// Parses a TOML document. Origins go into `rec.positions`, a tree parallel to the values
 /// (one shared source entry, a (line, column) per node; no path strings).
@@ -87,7 +87,7 @@ impl Walker<'_, '_> {
             let mut child = Node::at(self.pos(v.span().start));
             let val = self.value(v, &mut child, depth + 1);
             // DeTable keys are unique, so every insert appends and stays aligned with `children`
-            m.insert(k.into_inner().into_owned(), val);
+            m.insert(Key::from(k.into_inner()), val);
             node.children.push(child);
         }
         Value::Map(m)

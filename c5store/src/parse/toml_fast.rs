@@ -18,7 +18,7 @@ use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
 use crate::origin::to_u32;
 use crate::prov_tree::{Node, Pos};
-use crate::value::{Map, Value};
+use crate::value::{Key, Map, Value};
 
 /// Nesting the fast path accepts (header segments, array depth); deeper goes to `DeTable`.
 const MAX_FAST_DEPTH: usize = 32;
@@ -179,7 +179,7 @@ impl<'t> Fast<'t> {
         n.children.reserve_exact(pending.len() + extra);
         let mut dup = false;
         for (k, v, node) in pending.drain(..) {
-            dup |= m.insert(k.into_owned(), v).is_some();
+            dup |= m.insert(Key::from(k), v).is_some();
             n.children.push(node);
         }
         // keep the buffer for the next table
@@ -226,7 +226,7 @@ impl<'t> Fast<'t> {
             if m.contains_key(last.as_ref()) {
                 return None;
             }
-            let (i, _) = m.insert_full(last.into_owned(), Value::empty_map());
+            let (i, _) = m.insert_full(Key::from(last), Value::empty_map());
             n.children.push(Node::at(header_pos));
             route.push(i);
             Some(())
@@ -288,7 +288,7 @@ fn descend<'m, 'k>(
         let i = match m.get_index_of(k.as_ref()) {
             Some(i) => i,
             None => {
-                let (i, _) = m.insert_full(k.into_owned(), Value::empty_map());
+                let (i, _) = m.insert_full(Key::from(k), Value::empty_map());
                 n.children.push(Node::at(pos));
                 i
             }

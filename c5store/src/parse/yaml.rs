@@ -194,12 +194,12 @@ impl<'t> Reader<'t, '_> {
             let v = self.node(vev, vspan, depth + 1);
             self.rec.pop(len);
             let v = v?;
-            if map.contains_key(&key) {
+            if map.contains_key(key.as_str()) {
                 let e = self.err(&kspan, format!("duplicate key `{key}`"));
                 self.errors.push(e);
                 continue;
             }
-            map.insert(key, v);
+            map.insert(key.into(), v);
         }
         for (v, range) in merges {
             self.apply_merge(&mut map, v, range);

@@ -67,7 +67,7 @@ pub fn parse_envelope(value: &Value) -> Result<Envelope<'_>, DecryptFailure> {
 pub fn envelope_value(algorithm: &str, key_name: &str, payload: &str) -> Value {
     let mut m = crate::value::Map::default();
     m.insert(
-        C5ENCVAL_KEY.to_owned(),
+        C5ENCVAL_KEY.into(),
         Value::from(vec![algorithm, key_name, payload]),
     );
     Value::Map(m)

@@ -308,7 +308,7 @@ impl Walk<'_> {
         match v {
             Value::Map(m) => {
                 for (k, child) in m.iter_mut() {
-                    self.path.push(k.clone());
+                    self.path.push(k.to_string());
                     let parent = self.dotted.last().cloned().unwrap_or_default();
                     let mut d = parent;
                     crate::value::push_segment(&mut d, crate::value::Segment::Key(k));
@@ -511,7 +511,7 @@ fn encrypt_node(v: &mut Value, path: &mut Vec<String>, key: &[u8; 32], mac: &mut
     match v {
         Value::Map(m) => {
             for (k, child) in m.iter_mut() {
-                path.push(k.clone());
+                path.push(k.to_string());
                 encrypt_node(child, path, key, mac);
                 path.pop();
             }

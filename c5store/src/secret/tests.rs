@@ -43,7 +43,7 @@ fn no_locate(_: &str) -> Option<String> {
 }
 
 fn tree(pairs: Vec<(&str, Value)>) -> Value {
-    Value::Map(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    Value::Map(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
 
 fn secret_at<'a>(t: &'a Value, path: &str) -> &'a str {
@@ -167,7 +167,7 @@ fn truncated_tampered_unknown_and_malformed() {
         DecryptFailure::UnknownAlgorithm("rot13".into())
     );
     let two = Value::Map(
-        [(C5ENCVAL_KEY.to_owned(), Value::from(vec!["age", "k"]))]
+        [(C5ENCVAL_KEY.into(), Value::from(vec!["age", "k"]))]
             .into_iter()
             .collect(),
     );

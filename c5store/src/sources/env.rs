@@ -334,7 +334,7 @@ fn one_var(
             Some(Value::Map(m)) => match m.keys().find(|k| same_key(k, seg)) {
                 Some(k) => {
                     below_node = m.get(k);
-                    (k.clone(), Segment::Key(""))
+                    (k.to_string(), Segment::Key(""))
                 }
                 None => {
                     below_node = None;
@@ -357,16 +357,18 @@ fn one_var(
             ));
         };
         if i == last {
-            if matches!(m.get(&key), Some(Value::Map(_))) {
+            if matches!(m.get(key.as_str()), Some(Value::Map(_))) {
                 return Err(env_err(
                     origin,
                     "conflicts with a longer variable that sets a key below it",
                 ));
             }
-            m.insert(key, value);
+            m.insert(key.into(), value);
             return Ok(path);
         }
-        node = m.entry(key).or_insert_with(|| Value::Map(Map::default()));
+        node = m
+            .entry(key.into())
+            .or_insert_with(|| Value::Map(Map::default()));
     }
     Ok(path)
 }

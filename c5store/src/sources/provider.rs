@@ -61,7 +61,7 @@ impl<P: Provider + Send + Sync> Source for ProviderSource<P> {
             .map(|dict| {
                 let tree = Value::Map(
                     dict.iter()
-                        .map(|(k, v)| (k.clone(), from_figment(v)))
+                        .map(|(k, v)| (k.as_str().into(), from_figment(v)))
                         .collect::<Map>(),
                 );
                 Layer::new(tree, origin.clone())
@@ -96,7 +96,7 @@ pub(crate) fn from_figment(v: &FValue) -> Value {
         FValue::Empty(_, _) => Value::Null,
         FValue::Dict(_, d) => Value::Map(
             d.iter()
-                .map(|(k, v)| (k.clone(), from_figment(v)))
+                .map(|(k, v)| (k.as_str().into(), from_figment(v)))
                 .collect(),
         ),
         FValue::Array(_, a) => Value::Seq(a.iter().map(from_figment).collect()),

@@ -14,15 +14,16 @@ fn tree() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(4, 40, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Seq),
-            prop::collection::vec(("[ab0-2.\\[\\]]{0,2}", inner), 0..4)
-                .prop_map(|kv| Value::Map(kv.into_iter().collect::<Map>())),
+            prop::collection::vec(("[ab0-2.\\[\\]]{0,2}", inner), 0..4).prop_map(|kv| Value::Map(
+                kv.into_iter().map(|(k, v)| (k.into(), v)).collect::<Map>()
+            )),
         ]
     })
 }
 
 fn root() -> impl Strategy<Value = Value> {
     prop::collection::vec(("[ab0-2.]{0,2}", tree()), 0..4)
-        .prop_map(|kv| Value::Map(kv.into_iter().collect::<Map>()))
+        .prop_map(|kv| Value::Map(kv.into_iter().map(|(k, v)| (k.into(), v)).collect::<Map>()))
 }
 
 fn load(v: Value) -> Snapshot {

@@ -31,15 +31,16 @@ fn tree_of(leaf: BoxedStrategy<Value>) -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Seq),
-            prop::collection::vec(("[a-d]", inner), 0..4)
-                .prop_map(|kv| Value::Map(kv.into_iter().collect::<Map>())),
+            prop::collection::vec(("[a-d]", inner), 0..4).prop_map(|kv| Value::Map(
+                kv.into_iter().map(|(k, v)| (k.into(), v)).collect::<Map>()
+            )),
         ]
     })
 }
 
 fn root() -> impl Strategy<Value = Value> {
     prop::collection::vec(("[a-d]", tree()), 0..4)
-        .prop_map(|kv| Value::Map(kv.into_iter().collect::<Map>()))
+        .prop_map(|kv| Value::Map(kv.into_iter().map(|(k, v)| (k.into(), v)).collect::<Map>()))
 }
 
 /// Kind-consistent roots: keys `m`/`n` always hold maps, `s` always a sequence, `x`..`z` scalars
@@ -59,7 +60,7 @@ fn plain_root() -> impl Strategy<Value = Value> {
             prop_oneof![scalar, seq, ("[mn]", map(depth - 1))].boxed()
         };
         prop::collection::vec(entry, 0..4)
-            .prop_map(|kv| Value::Map(kv.into_iter().collect::<Map>()))
+            .prop_map(|kv| Value::Map(kv.into_iter().map(|(k, v)| (k.into(), v)).collect::<Map>()))
             .boxed()
     }
     map(2)
@@ -143,8 +144,8 @@ proptest! {
             prop_assert!(mm.contains_key(k));
         }
         // keys first defined in `a` keep their place ahead of keys new in `b`
-        let order: Vec<&String> = mm.keys().collect();
-        let expect: Vec<&String> = am.keys().chain(bm.keys().filter(|k| !am.contains_key(*k))).collect();
+        let order: Vec<&c5store::Key> = mm.keys().collect();
+        let expect: Vec<&c5store::Key> = am.keys().chain(bm.keys().filter(|k| !am.contains_key(*k))).collect();
         prop_assert_eq!(order, expect);
     }
 
@@ -157,7 +158,7 @@ proptest! {
 
     #[test]
     fn null_deletes_after_finish(a in root(), key in "[a-d]") {
-        let b = Value::Map([(key.clone(), Value::Null)].into_iter().collect::<Map>());
+        let b = Value::Map([(key.as_str().into(), Value::Null)].into_iter().collect::<Map>());
         let merged = merge([Layer::new(a, Origin::named("a")), Layer::new(b, Origin::named("b"))]);
         prop_assert!(merged.tree.get_path(&key).is_none());
         for (_, v) in all_nodes(&merged.tree) {
