@@ -45,7 +45,14 @@ fn same_group(gl: &Labels, l: &Labels, g: Option<&Grouping>) -> bool {
 
 struct Group {
     labels: Labels,
+    /// input indexes (operators that need all values)
     members: Vec<usize>,
+    /// next group with the same hash
+    next: Option<usize>,
+    /// values seen (streaming operators)
+    n: f64,
+    /// running result (streaming operators)
+    acc: f64,
 }
 
 pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Value, EvalError> {
@@ -83,59 +90,64 @@ pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Value, Eval
         (Some(p), AggOp::Topk | AggOp::Bottomk | AggOp::Quantile) => Some(ctx.eval_scalar(p)?),
         _ => None,
     };
-    // group the input: hash the kept pairs in place, allocate labels once per group
+    // group the input: hash the kept pairs in place, allocate labels once per group; the
+    // simple operators accumulate as they go (in input order, like Prometheus), the others
+    // collect their members
+    let streaming = matches!(
+        a.op,
+        AggOp::Sum | AggOp::Avg | AggOp::Count | AggOp::Group | AggOp::Min | AggOp::Max
+    );
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
+    // hash → first group with it; `Group::next` chains groups with the same hash
+    let mut index: FxHashMap<u64, usize> = FxHashMap::default();
+    index.reserve(v.len().min(64));
     for (i, s) in v.iter().enumerate() {
         let key = group_hash(&s.labels, g);
-        let slot = index.entry(key).or_default();
-        let gi = match slot
-            .iter()
-            .copied()
-            .find(|&gi| same_group(&groups[gi].labels, &s.labels, g))
-        {
+        let mut found = None;
+        let mut cur = index.get(&key).copied();
+        let mut last = None;
+        while let Some(gi) = cur {
+            if same_group(&groups[gi].labels, &s.labels, g) {
+                found = Some(gi);
+                break;
+            }
+            last = Some(gi);
+            cur = groups[gi].next;
+        }
+        let gi = match found {
             Some(gi) => gi,
             None => {
+                let gi = groups.len();
                 groups.push(Group {
                     labels: group_labels(&s.labels, g),
                     members: Vec::new(),
+                    next: None,
+                    n: 0.0,
+                    acc: 0.0,
                 });
-                slot.push(groups.len() - 1);
-                groups.len() - 1
+                match last {
+                    Some(l) => groups[l].next = Some(gi),
+                    None => {
+                        index.insert(key, gi);
+                    }
+                }
+                gi
             }
         };
-        groups[gi].members.push(i);
+        let grp = &mut groups[gi];
+        if streaming {
+            accumulate(a.op, grp, s.value);
+        } else {
+            grp.members.push(i);
+        }
     }
     let mut out = Vec::with_capacity(groups.len());
     for grp in groups {
         let vals = || grp.members.iter().map(|&i| v[i].value);
         let value = match a.op {
-            AggOp::Sum => vals().sum(),
-            AggOp::Avg => {
-                let mut mean = 0.0;
-                let mut n = 0.0;
-                for x in vals() {
-                    n += 1.0;
-                    if n == 1.0 {
-                        mean = x;
-                        continue;
-                    }
-                    if f64::is_infinite(mean) {
-                        if x.is_infinite() && (mean > 0.0) == (x > 0.0) {
-                            continue;
-                        }
-                        if !x.is_infinite() && !x.is_nan() {
-                            continue;
-                        }
-                    }
-                    mean += x / n - mean / n;
-                }
-                mean
-            }
-            AggOp::Count => grp.members.len() as f64,
+            AggOp::Sum | AggOp::Avg | AggOp::Min | AggOp::Max => grp.acc,
+            AggOp::Count => grp.n,
             AggOp::Group => 1.0,
-            AggOp::Min => vals().fold(f64::NAN, |m, x| if x < m || m.is_nan() { x } else { m }),
-            AggOp::Max => vals().fold(f64::NAN, |m, x| if x > m || m.is_nan() { x } else { m }),
             AggOp::Stddev => variance(vals()).sqrt(),
             AggOp::Stdvar => variance(vals()),
             AggOp::Quantile => {
@@ -178,6 +190,43 @@ pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &Aggregate) -> Result<Value, Eval
         });
     }
     Ok(Value::Vector(out))
+}
+
+/// Adds `x` to a group of a streaming operator (`n`: values seen so far, `acc`: the running
+/// sum / mean / min / max), with the arithmetic of the member-list version it replaces.
+fn accumulate(op: AggOp, grp: &mut Group, x: f64) {
+    grp.n += 1.0;
+    let n = grp.n;
+    match op {
+        AggOp::Sum => {
+            grp.acc = if n == 1.0 { x } else { grp.acc + x };
+        }
+        AggOp::Avg => {
+            let mean = grp.acc;
+            if n == 1.0 {
+                grp.acc = x;
+                return;
+            }
+            if f64::is_infinite(mean) {
+                if x.is_infinite() && (mean > 0.0) == (x > 0.0) {
+                    return;
+                }
+                if !x.is_infinite() && !x.is_nan() {
+                    return;
+                }
+            }
+            grp.acc = mean + (x / n - mean / n);
+        }
+        AggOp::Min => {
+            let m = if n == 1.0 { f64::NAN } else { grp.acc };
+            grp.acc = if x < m || m.is_nan() { x } else { m };
+        }
+        AggOp::Max => {
+            let m = if n == 1.0 { f64::NAN } else { grp.acc };
+            grp.acc = if x > m || m.is_nan() { x } else { m };
+        }
+        _ => {}
+    }
 }
 
 fn unreachable_count_values() -> f64 {

@@ -312,18 +312,32 @@ impl Ctx<'_> {
     pub(crate) fn for_each_range(
         &self,
         ms: &MatrixSelector,
+        f: impl FnMut(&store::MemSeries, &[(i64, f64)]),
+    ) {
+        let ids = self.store.select_cached(&ms.selector);
+        self.for_each_range_of(ms, &ids, f);
+    }
+
+    /// [`Ctx::for_each_range`] over the series `ids` (from `select_cached` of the selector).
+    pub(crate) fn for_each_range_of(
+        &self,
+        ms: &MatrixSelector,
+        ids: &[SeriesId],
         mut f: impl FnMut(&store::MemSeries, &[(i64, f64)]),
     ) {
-        let vs = &ms.selector;
-        let ids = self.store.select_cached(vs);
-        let maxt = vs.ref_time(self.t);
+        let maxt = ms.selector.ref_time(self.t);
         let mint = maxt - ms.range_ms;
         let mut buf: Vec<(i64, f64)> = Vec::new();
-        for &id in ids.iter() {
+        for &id in ids {
             let s = self.store.series(id);
             let from = s.samples.partition_point(|&(t, _)| t < mint);
-            let to = s.samples.partition_point(|&(t, _)| t <= maxt);
-            let window = &s.samples[from..to.max(from)];
+            let rest = &s.samples[from..];
+            // the window usually ends at the newest sample (streaming) or a few samples on
+            let to = match rest.last() {
+                Some(&(t, _)) if t <= maxt => rest.len(),
+                _ => rest.partition_point(|&(t, _)| t <= maxt),
+            };
+            let window = &rest[..to];
             let points = if s.stale == 0 {
                 window
             } else {

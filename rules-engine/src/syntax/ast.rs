@@ -191,6 +191,20 @@ impl VectorSelector {
         ref_time(self.at, self.offset_ms, t)
     }
 
+    /// The one metric name every selected series has: the name before the braces or a
+    /// `__name__="..."` matcher (`None` when series with different names can match).
+    pub fn fixed_metric_name(&self) -> Option<&str> {
+        if let Some(n) = &self.name {
+            return Some(n);
+        }
+        self.matchers
+            .iter()
+            .find(|m| {
+                m.name == crate::input::METRIC_NAME && m.op == MatchOp::Equal && !m.value.is_empty()
+            })
+            .map(|m| m.value.as_str())
+    }
+
     /// All matchers including the one implied by the metric name.
     pub fn all_matchers(&self) -> impl Iterator<Item = std::borrow::Cow<'_, Matcher>> {
         let name = self.name.as_ref().map(|n| {

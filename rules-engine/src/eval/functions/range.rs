@@ -29,9 +29,10 @@ pub(super) fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Value, EvalError
         // fast path: read the store's windows in place
         let range_end = ms.selector.ref_time(ctx.t);
         let range_start = range_end - ms.range_ms;
-        let mut out = Vec::new();
+        let ids = ctx.store.select_cached(&ms.selector);
+        let mut out = Vec::with_capacity(ids.len());
         let mut err = None;
-        ctx.for_each_range(ms, |s, p| {
+        ctx.for_each_range_of(ms, &ids, |s, p| {
             match range_value(f, p, range_start, range_end, ctx.t, param, trend) {
                 Ok(Some(v)) => out.push(Sample {
                     labels: if f == F::LastOverTime {
@@ -47,6 +48,11 @@ pub(super) fn range_function(ctx: &Ctx<'_>, c: &Call) -> Result<Value, EvalError
         });
         if let Some(e) = err {
             return Err(e);
+        }
+        // the selected series are unique; with one metric name they stay unique when the
+        // name is dropped (Prometheus' duplicate check cannot fail), so skip it
+        if f == F::LastOverTime || ms.selector.fixed_metric_name().is_some() {
+            return Ok(Value::Vector(out));
         }
         return finish(out);
     }
