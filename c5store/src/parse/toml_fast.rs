@@ -11,8 +11,10 @@
 //! and every position): `toml_fast_tests.rs` checks this on generated documents.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use toml_parser::decoder::{Encoding, ScalarKind};
+use toml_parser::lexer::Token;
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
@@ -26,10 +28,32 @@ const MAX_FAST_DEPTH: usize = 32;
 /// Same limit `toml` gives its recursion guard.
 const RECURSION_LIMIT: u32 = 80;
 
+/// Token buffers up to this many bytes are kept for the next document of the thread.
+const KEEP_TOKENS_BYTES: usize = 256 * 1024;
+
+thread_local! {
+    /// The token buffer of the last document read on this thread (empty, capacity kept), so
+    /// that reading a few small files does not allocate and free it each time.
+    static TOKENS: Cell<Vec<Token>> = const { Cell::new(Vec::new()) };
+}
+
 /// Reads `text` when it has the common shape: the value tree and the root position node.
 pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
     let source = Source::new(text);
-    let tokens = source.lex().into_vec();
+    let mut tokens = TOKENS.take();
+    tokens.clear();
+    // the capacity `Lexer::into_vec` would start with
+    tokens.reserve(text.len() / 7 * 2);
+    tokens.extend(source.lex());
+    let out = parse_tokens(text, source, &tokens);
+    if tokens.capacity().saturating_mul(size_of::<Token>()) <= KEEP_TOKENS_BYTES {
+        tokens.clear();
+        TOKENS.set(tokens);
+    }
+    out
+}
+
+fn parse_tokens(text: &str, source: Source<'_>, tokens: &[Token]) -> Option<(Value, Node)> {
     let mut fast = Fast {
         text,
         line: 0,
@@ -50,7 +74,7 @@ pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
     {
         let mut ws = ValidateWhitespace::new(&mut fast, source);
         let mut guard = RecursionGuard::new(&mut ws, RECURSION_LIMIT);
-        toml_parser::parser::parse_document(&tokens, &mut guard, &mut failed);
+        toml_parser::parser::parse_document(tokens, &mut guard, &mut failed);
     }
     fast.flush(0);
     if failed.0 || fast.bad || !fast.arrays.is_empty() || fast.key.is_some() {
@@ -102,7 +126,7 @@ impl<'t> Fast<'t> {
     /// The position of byte `offset` on the current line, as [`crate::origin::LineIndex`]
     /// gives it (1-based line; 1-based column in characters). Tokens come in document order
     /// and the parser reports every newline before them, so no text is scanned for lines.
-    #[inline]
+    #[inline(always)]
     fn pos(&self, offset: usize) -> Pos {
         if self.ascii && offset >= self.line_start && offset <= self.text.len() {
             // the common case: a column is a byte distance

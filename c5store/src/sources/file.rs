@@ -1,6 +1,8 @@
 //! [`FileSource`] (one YAML/TOML/JSON file) and [`DirSource`] (every supported file of a
 //! directory, with profiles).
 
+use std::cell::Cell;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::LoadError;
@@ -59,7 +61,7 @@ impl Source for FileSource {
                 path: self.path.clone(),
             }]);
         };
-        let text = match std::fs::read_to_string(&self.path) {
+        let text = match read_text(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return if self.optional {
@@ -77,7 +79,9 @@ impl Source for FileSource {
                 }]);
             }
         };
-        let mut layer = parse(format, &text, Some(&self.path))?;
+        let layer = parse(format, &text, Some(&self.path));
+        text.give_back();
+        let mut layer = layer?;
         layer.mode.append_arrays = self.append_arrays;
         Ok(vec![layer])
     }
@@ -85,6 +89,42 @@ impl Source for FileSource {
     fn watch_paths(&self) -> Vec<PathBuf> {
         vec![self.path.clone()]
     }
+}
+
+/// Text buffers up to this many bytes are kept for the next file read on the thread.
+const KEEP_TEXT_BYTES: usize = 256 * 1024;
+
+thread_local! {
+    /// The buffer of the last file read on this thread (cleared, capacity kept): reading a few
+    /// small files per load then allocates nothing for their text.
+    static TEXT: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// A file's text in this thread's reused buffer; [`Text::give_back`] returns the buffer.
+struct Text(String);
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Text {
+    fn give_back(mut self) {
+        if self.0.capacity() <= KEEP_TEXT_BYTES {
+            self.0.clear();
+            TEXT.set(self.0);
+        }
+    }
+}
+
+/// `std::fs::read_to_string` into the reused buffer (same errors: not found, not UTF-8, ...).
+fn read_text(path: &Path) -> std::io::Result<Text> {
+    let mut buf = TEXT.take();
+    buf.clear();
+    std::fs::File::open(path)?.read_to_string(&mut buf)?;
+    Ok(Text(buf))
 }
 
 /// Every supported file (`.yaml`, `.yml`, `.toml`, `.json`) of one directory, not recursive.
