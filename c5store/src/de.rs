@@ -394,10 +394,10 @@ impl<'de> serde::Deserialize<'de> for Value {
                 Ok(Value::Float(f))
             }
             fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-                Ok(Value::String(s.to_owned()))
+                Ok(Value::String(s.into()))
             }
             fn visit_string<E>(self, s: String) -> Result<Value, E> {
-                Ok(Value::String(s))
+                Ok(Value::String(s.into()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
                 let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));

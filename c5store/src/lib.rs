@@ -85,4 +85,4 @@ pub use snapshot::{Branch, Explanation, Snapshot};
 pub use source::{LoadContext, Source};
 pub use store::{Invalid, ReloadError, Reloaded, StartError, Store, StoreBuilder};
 pub use subscribe::{Change, ChangeSet, Subscription};
-pub use value::{Key, Map, Value};
+pub use value::{Key, Map, Str, Value};

@@ -4,10 +4,13 @@ use std::fmt;
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-/// A map key: a string that keeps up to 24 bytes inline (no heap allocation for the keys of
-/// ordinary configuration files). Derefs to `str`; build one with `"db".into()` or
-/// `Key::from(string)`.
-pub type Key = compact_str::CompactString;
+/// The strings of a tree (string values, map keys): up to 24 bytes are kept inline, so the
+/// keys and short values of ordinary configuration files need no heap allocation. Derefs to
+/// `str`; build one with `"db".into()`, `Str::from(string)`; `.to_string()` gives a `String`.
+pub type Str = compact_str::CompactString;
+
+/// A map key (see [`Str`]).
+pub type Key = Str;
 
 /// An ordered map from key to [`Value`]: keys keep the order in which they were first defined.
 pub type Map = indexmap::IndexMap<Key, Value, foldhash::fast::RandomState>;
@@ -30,8 +33,8 @@ pub enum Value {
     Int(i64),
     /// A 64-bit float.
     Float(f64),
-    /// A UTF-8 string.
-    String(String),
+    /// A UTF-8 string ([`Str`]: short strings inline).
+    String(Str),
     /// An ordered sequence.
     Seq(Vec<Value>),
     /// An ordered map.
@@ -168,7 +171,7 @@ impl Value {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
-            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::String(s) => serde_json::Value::String(s.to_string()),
             Value::Seq(s) => serde_json::Value::Array(s.iter().map(Value::to_json).collect()),
             Value::Map(m) => serde_json::Value::Object(
                 m.iter()
@@ -207,7 +210,7 @@ impl From<serde_json::Value> for Value {
                 Some(i) => Value::Int(i),
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
-            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::String(s) => Value::String(s.into()),
             serde_json::Value::Array(a) => Value::Seq(a.into_iter().map(Value::from).collect()),
             serde_json::Value::Object(o) => Value::Map(
                 o.into_iter()
@@ -240,12 +243,12 @@ impl From<f64> for Value {
 }
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::String(s.to_owned())
+        Value::String(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::String(s)
+        Value::String(s.into())
     }
 }
 impl<V: Into<Value>> From<Vec<V>> for Value {

@@ -123,7 +123,7 @@ fn sibling_tmp(path: &Path) -> PathBuf {
 pub fn reveal_value(v: &c5store::Value) -> c5store::Value {
     use c5store::Value;
     match v {
-        Value::Secret(s) => Value::String(s.expose_secret().clone()),
+        Value::Secret(s) => Value::String(s.expose_secret().as_str().into()),
         Value::Map(m) => Value::Map(
             m.iter()
                 .map(|(k, c)| (k.clone(), reveal_value(c)))

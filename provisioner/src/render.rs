@@ -168,7 +168,7 @@ pub fn get(a: &GetArgs) -> anyhow::Result<ExitCode> {
         v.clone()
     };
     let text = match v {
-        c5store::Value::String(s) => s.clone(),
+        c5store::Value::String(s) => s.to_string(),
         v if v.is_leaf() => v.to_string(),
         v => serde_json::to_string(&v.to_json()).context("rendering JSON")?,
     };

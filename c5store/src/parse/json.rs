@@ -160,7 +160,7 @@ impl Walker<'_, '_> {
                     }
                 }
             }
-            Some(b'"') => self.string().map(Value::String),
+            Some(b'"') => self.string().map(Value::from),
             Some(b't') => self.word("true", Value::Bool(true)),
             Some(b'f') => self.word("false", Value::Bool(false)),
             Some(b'n') => self.word("null", Value::Null),

@@ -2,6 +2,7 @@
 //! configuration files, else `toml::de::DeTable` (spanned, error-recovering) for all of TOML.
 //! Either way every node keeps its position and every syntax error of the file is reported.
 
+use compact_str::ToCompactString as _;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -100,7 +101,7 @@ impl Walker<'_, '_> {
             return Value::Null;
         }
         match v.into_inner() {
-            DeValue::String(s) => Value::String(s.into_owned()),
+            DeValue::String(s) => Value::String(s.into()),
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
                 Ok(n) => Value::Int(n),
                 Err(_) => {
@@ -110,7 +111,7 @@ impl Walker<'_, '_> {
             },
             DeValue::Float(f) => Value::Float(f.as_str().parse::<f64>().unwrap_or(f64::NAN)),
             DeValue::Boolean(b) => Value::Bool(b),
-            DeValue::Datetime(d) => Value::String(d.to_string()),
+            DeValue::Datetime(d) => Value::String(d.to_compact_string()),
             DeValue::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
                 node.children.reserve_exact(a.len());

@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
+use compact_str::ToCompactString as _;
 use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::lexer::Token;
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
@@ -269,11 +270,14 @@ impl<'t> Fast<'t> {
             return None;
         }
         Some(match kind {
-            ScalarKind::String => Value::String(decoded.into_owned()),
+            ScalarKind::String => Value::String(decoded.into()),
             ScalarKind::Boolean(b) => Value::Bool(b),
-            ScalarKind::DateTime => {
-                Value::String(decoded.parse::<toml::value::Datetime>().ok()?.to_string())
-            }
+            ScalarKind::DateTime => Value::String(
+                decoded
+                    .parse::<toml::value::Datetime>()
+                    .ok()?
+                    .to_compact_string(),
+            ),
             ScalarKind::Float => Value::Float(decoded.parse::<f64>().unwrap_or(f64::NAN)),
             ScalarKind::Integer(radix) => {
                 Value::Int(i64::from_str_radix(&decoded, radix.value()).ok()?)

@@ -174,7 +174,7 @@ impl<'t> Reader<'t, '_> {
                 Event::MappingEnd => break,
                 Event::Scalar(s, style, _, _) => (s.into_owned(), style),
                 Event::Alias(id) => match self.anchors.get(&id).map(|a| &a.value) {
-                    Some(Value::String(s)) => (s.clone(), ScalarStyle::SingleQuoted),
+                    Some(Value::String(s)) => (s.to_string(), ScalarStyle::SingleQuoted),
                     Some(v) if v.is_leaf() => (v.to_string(), ScalarStyle::SingleQuoted),
                     _ => return Err(self.err(&kspan, "an alias used as a key must name a scalar")),
                 },
@@ -300,7 +300,7 @@ impl<'t> Reader<'t, '_> {
     fn scalar(&mut self, s: &str, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Value {
         if let Some(tag) = tag.filter(|t| t.is_yaml_core_schema()) {
             let v = match tag.suffix.as_str() {
-                "str" => Some(Value::String(s.to_owned())),
+                "str" => Some(Value::String(s.into())),
                 "null" => matches!(resolve_plain(s), Value::Null).then_some(Value::Null),
                 "bool" => resolve_plain(s).as_bool().map(Value::Bool),
                 "int" => resolve_plain(s).as_i64().map(Value::Int),
@@ -308,7 +308,7 @@ impl<'t> Reader<'t, '_> {
                 _ => Some(if style == ScalarStyle::Plain {
                     resolve_plain(s)
                 } else {
-                    Value::String(s.to_owned())
+                    Value::String(s.into())
                 }),
             };
             return v.unwrap_or_else(|| {
@@ -320,7 +320,7 @@ impl<'t> Reader<'t, '_> {
         if style == ScalarStyle::Plain {
             resolve_plain(s)
         } else {
-            Value::String(s.to_owned())
+            Value::String(s.into())
         }
     }
 }
@@ -343,15 +343,13 @@ pub(crate) fn resolve_plain(s: &str) -> Value {
         && !hex.is_empty()
         && hex.bytes().all(|c| c.is_ascii_hexdigit())
     {
-        return i64::from_str_radix(hex, 16)
-            .map_or_else(|_| Value::String(s.to_owned()), Value::Int);
+        return i64::from_str_radix(hex, 16).map_or_else(|_| Value::String(s.into()), Value::Int);
     }
     if let Some(oct) = s.strip_prefix("0o")
         && !oct.is_empty()
         && oct.bytes().all(|c| (b'0'..=b'7').contains(&c))
     {
-        return i64::from_str_radix(oct, 8)
-            .map_or_else(|_| Value::String(s.to_owned()), Value::Int);
+        return i64::from_str_radix(oct, 8).map_or_else(|_| Value::String(s.into()), Value::Int);
     }
     let digits = b
         .strip_prefix(b"-")
@@ -362,7 +360,7 @@ pub(crate) fn resolve_plain(s: &str) -> Value {
             Ok(i) => Value::Int(i),
             Err(_) => s
                 .parse::<f64>()
-                .map_or_else(|_| Value::String(s.to_owned()), Value::Float),
+                .map_or_else(|_| Value::String(s.into()), Value::Float),
         };
     }
     if is_core_float(digits)
@@ -370,7 +368,7 @@ pub(crate) fn resolve_plain(s: &str) -> Value {
     {
         return Value::Float(f);
     }
-    Value::String(s.to_owned())
+    Value::String(s.into())
 }
 
 /// `( \.[0-9]+ | [0-9]+ ( \.[0-9]* )? ) ( [eE] [-+]? [0-9]+ )?` (sign already stripped).

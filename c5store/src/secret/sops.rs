@@ -341,7 +341,7 @@ impl Walk<'_> {
         if encrypted {
             let aad = format!("{}:", path.join(":"));
             let decrypted = match v {
-                Value::String(s) if s.is_empty() => Value::String(String::new()),
+                Value::String(s) if s.is_empty() => Value::String(crate::value::Str::default()),
                 Value::String(s) => {
                     let (typ, plain) =
                         decrypt_value(s, self.key, &aad).map_err(|r| self.fail(r))?;
@@ -480,7 +480,7 @@ pub fn encrypt_document(
         entry.insert("recipient".into(), Value::from(text.as_str()));
         entry.insert(
             "enc".into(),
-            Value::String(String::from_utf8_lossy(&buf).into_owned()),
+            Value::from(String::from_utf8_lossy(&buf).into_owned()),
         );
         age_entries.push(Value::Map(entry));
     }
@@ -489,7 +489,7 @@ pub fn encrypt_document(
     sops.insert("lastmodified".into(), Value::from(last_modified));
     sops.insert(
         "mac".into(),
-        Value::String(encrypt_value(
+        Value::from(encrypt_value(
             mac_hex.as_bytes(),
             SopsType::Str,
             &key,
@@ -531,7 +531,7 @@ fn encrypt_node(v: &mut Value, path: &mut Vec<String>, key: &[u8; 32], mac: &mut
                     Value::Bool(_) => SopsType::Bool,
                     _ => SopsType::Str,
                 };
-                *leaf = Value::String(encrypt_value(
+                *leaf = Value::from(encrypt_value(
                     &bytes,
                     typ,
                     key,

@@ -299,7 +299,7 @@ fn one_var(
     let value = if from_file {
         let path = PathBuf::from(raw.trim());
         match std::fs::read_to_string(&path) {
-            Ok(s) => Value::String(s.trim_end_matches(['\n', '\r']).to_owned()),
+            Ok(s) => Value::String(s.trim_end_matches(['\n', '\r']).into()),
             Err(source) => {
                 return Err(LoadError::EnvFile {
                     origin: origin.clone(),
@@ -377,7 +377,7 @@ fn one_var(
 pub(crate) fn parse_value(raw: &str, origin: &Origin) -> Result<Value, LoadError> {
     let t = raw.trim();
     match t.as_bytes().first() {
-        None => Ok(Value::String(raw.to_owned())),
+        None => Ok(Value::String(raw.into())),
         Some(b'[' | b'{' | b'"' | b'\'') => {
             let mut rec = Recorder::new("env", None);
             match parse_document(t, &mut rec) {
@@ -400,7 +400,7 @@ pub(crate) fn parse_value(raw: &str, origin: &Origin) -> Result<Value, LoadError
             }
         }
         Some(_) => match resolve_plain(t) {
-            Value::String(_) => Ok(Value::String(raw.to_owned())),
+            Value::String(_) => Ok(Value::String(raw.into())),
             v => Ok(v),
         },
     }
@@ -425,7 +425,7 @@ mod tests {
         );
         assert_eq!(parse_value("true", &o()).unwrap(), Value::Bool(true));
         assert_eq!(parse_value("~", &o()).unwrap(), Value::Null);
-        assert_eq!(parse_value("", &o()).unwrap(), Value::String(String::new()));
+        assert_eq!(parse_value("", &o()).unwrap(), Value::String("".into()));
         assert_eq!(
             parse_value("p@ss: #word", &o()).unwrap(),
             Value::String("p@ss: #word".into())

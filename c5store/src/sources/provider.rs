@@ -74,8 +74,8 @@ impl<P: Provider + Send + Sync> Source for ProviderSource<P> {
 pub(crate) fn from_figment(v: &FValue) -> Value {
     use figment::value::Num;
     match v {
-        FValue::String(_, s) => Value::String(s.clone()),
-        FValue::Char(_, c) => Value::String(c.to_string()),
+        FValue::String(_, s) => Value::String(s.as_str().into()),
+        FValue::Char(_, c) => Value::from(c.to_string()),
         FValue::Bool(_, b) => Value::Bool(*b),
         FValue::Num(_, n) => match *n {
             Num::U8(x) => Value::Int(x.into()),

@@ -9,7 +9,7 @@ fn tree() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         any::<bool>().prop_map(Value::Bool),
         (-3i64..4).prop_map(Value::Int),
-        "[a-c]{0,2}".prop_map(Value::String),
+        "[a-c]{0,2}".prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 40, 4, |inner| {
         prop_oneof![

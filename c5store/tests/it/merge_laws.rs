@@ -11,7 +11,7 @@ fn leaf() -> impl Strategy<Value = Value> {
         2 => Just(Value::Null),
         3 => any::<bool>().prop_map(Value::Bool),
         5 => (-3i64..4).prop_map(Value::Int),
-        5 => "[a-c]{0,2}".prop_map(Value::String),
+        5 => "[a-c]{0,2}".prop_map(Value::from),
     ]
 }
 
@@ -19,7 +19,7 @@ fn non_null_leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
         any::<bool>().prop_map(Value::Bool),
         (-3i64..4).prop_map(Value::Int),
-        "[a-c]{0,2}".prop_map(Value::String),
+        "[a-c]{0,2}".prop_map(Value::from),
     ]
 }
 
