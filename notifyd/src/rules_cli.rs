@@ -111,9 +111,13 @@ pub fn test_rules(
     if missing_path(files, err)? {
         return Ok(1);
     }
+    // independent rule groups are evaluated on every core; the output does not depend on it
+    let opts = unittest::RunOptions {
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+    };
     let mut failed = false;
     for f in files {
-        let report = unittest::run_file(&f.display().to_string(), &FsFiles);
+        let (report, _) = unittest::run_file_with(&f.display().to_string(), &FsFiles, &opts);
         failed |= !report.passed();
         for (stream, line) in report.output() {
             match stream {

@@ -5,6 +5,7 @@
 
 mod alerting;
 mod output;
+mod parallel;
 mod state;
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use crate::eval::{self, LogPrefilter, Store, Value};
 use crate::input::{FxHashMap, Labels, LogRecord, Sample};
 use crate::rule::{Group, Rule, RuleKind};
 use crate::syntax::ExprKind;
-use output::{Derived, DerivedCache, Written};
+use output::{Derived, DerivedCache, Out, Written};
 pub use state::{EngineState, RuleAlerts};
 
 /// Something the engine observes.
@@ -40,6 +41,9 @@ pub struct EngineConfig {
     pub external_url: String,
     /// Write the `ALERTS` / `ALERTS_FOR_STATE` series like Prometheus does.
     pub write_alert_series: bool,
+    /// Threads for evaluating independent groups at the same time (1: one after the other).
+    /// The results are the same whatever the number: see the `parallel` module.
+    pub eval_threads: usize,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +54,7 @@ impl Default for EngineConfig {
             external_labels: BTreeMap::new(),
             external_url: String::new(),
             write_alert_series: true,
+            eval_threads: 1,
         }
     }
 }
@@ -108,6 +113,8 @@ pub struct Engine {
     log_rules: usize,
     candidates: Vec<usize>,
     diagnostics: Vec<Diagnostic>,
+    /// per group: what it reads and writes (for concurrent evaluation)
+    deps: Vec<parallel::GroupDeps>,
 }
 
 fn rule_states(groups: Vec<Group>) -> Vec<GroupState> {
@@ -147,6 +154,7 @@ impl Engine {
             log_rules: 0,
             candidates: Vec::new(),
             diagnostics: Vec::new(),
+            deps: Vec::new(),
         };
         e.rebuild();
         e
@@ -170,6 +178,11 @@ impl Engine {
                 }
             }
         }
+        self.deps = self
+            .groups
+            .iter()
+            .map(|g| parallel::group_deps(g, self.config.write_alert_series))
+            .collect();
         self.log_rules = log_exprs.len();
         self.prefilter = LogPrefilter::new(log_exprs);
         self.store.set_retention(
@@ -229,13 +242,13 @@ impl Engine {
     /// evaluation; a group is due at the first call) and returns the alert transitions.
     pub fn evaluate(&mut self, now: i64) -> Vec<Transition> {
         let mut out = Vec::new();
+        let mut due = Vec::new();
         for gi in 0..self.groups.len() {
             let iv = self.groups[gi]
                 .group
                 .interval_ms
                 .unwrap_or(self.config.default_interval_ms);
-            let due = self.groups[gi].next_eval_ms.is_none_or(|n| now >= n);
-            if !due {
+            if self.groups[gi].next_eval_ms.is_some_and(|n| now < n) {
                 continue;
             }
             let mut next = self.groups[gi].next_eval_ms.unwrap_or(now) + iv;
@@ -243,8 +256,9 @@ impl Engine {
                 next = now + iv - (now - next).rem_euclid(iv.max(1));
             }
             self.groups[gi].next_eval_ms = Some(next);
-            self.eval_group(gi, now, &mut out);
+            due.push(gi);
         }
+        self.eval_groups(&due, now, &mut out);
         self.store.gc(now);
         out
     }
@@ -253,9 +267,8 @@ impl Engine {
     /// do this). Returns the transitions.
     pub fn evaluate_all_at(&mut self, ts: i64) -> Vec<Transition> {
         let mut out = Vec::new();
-        for gi in 0..self.groups.len() {
-            self.eval_group(gi, ts, &mut out);
-        }
+        let all: Vec<usize> = (0..self.groups.len()).collect();
+        self.eval_groups(&all, ts, &mut out);
         out
     }
 
@@ -292,116 +305,117 @@ impl Engine {
             })
         })
     }
+}
 
-    fn eval_group(&mut self, gi: usize, ts: i64, out: &mut Vec<Transition>) {
-        for ri in 0..self.groups[gi].rules.len() {
-            let res = self.eval_rule(gi, ri, ts, out);
-            let g = &mut self.groups[gi];
-            let gname = &g.group.name;
-            let rs = &mut g.rules[ri];
-            match res {
-                Ok(()) => rs.last_error = None,
-                Err(msg) => {
-                    self.diagnostics.push(Diagnostic {
-                        severity: Severity::Error,
-                        kind: DiagnosticKind::EvalError,
-                        rule: Some(format!("{gname}/{}", rs.rule.name)),
-                        t_ms: ts,
-                        message: msg.clone(),
-                    });
-                    rs.last_error = Some(msg);
-                }
+/// Evaluates the rules of one group at `ts` in order, reading and writing through `out`;
+/// transitions and diagnostics are appended.
+pub(crate) fn eval_group(
+    config: &EngineConfig,
+    gs: &mut GroupState,
+    store: &mut Out<'_>,
+    ts: i64,
+    out: &mut Vec<Transition>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let GroupState { group, rules, .. } = gs;
+    for rs in rules.iter_mut() {
+        let res = eval_rule(config, group, rs, store, ts, out);
+        match res {
+            Ok(()) => rs.last_error = None,
+            Err(msg) => {
+                diagnostics.push(Diagnostic {
+                    severity: Severity::Error,
+                    kind: DiagnosticKind::EvalError,
+                    rule: Some(format!("{}/{}", group.name, rs.rule.name)),
+                    t_ms: ts,
+                    message: msg.clone(),
+                });
+                rs.last_error = Some(msg);
             }
         }
     }
+}
 
-    fn instant_vector(
-        &self,
-        expr: &crate::syntax::Expr,
-        ts: i64,
-    ) -> Result<Vec<eval::Sample>, String> {
-        match eval::eval_instant(expr, &self.store, ts).map_err(|e| e.to_string())? {
-            Value::Vector(v) => Ok(v),
-            Value::Scalar(v) => Ok(vec![eval::Sample {
-                labels: Labels::empty(),
-                value: v,
-            }]),
-            Value::Matrix(_) => Err("rule result is a range vector, not an instant vector".into()),
-            Value::String(_) => Err("rule result is a string, not an instant vector".into()),
-        }
+/// The instant vector of `expr` at `ts` (a scalar becomes one sample without labels).
+pub(crate) fn instant_vector(
+    expr: &crate::syntax::Expr,
+    store: &Store,
+    ts: i64,
+) -> Result<Vec<eval::Sample>, String> {
+    match eval::eval_instant(expr, store, ts).map_err(|e| e.to_string())? {
+        Value::Vector(v) => Ok(v),
+        Value::Scalar(v) => Ok(vec![eval::Sample {
+            labels: Labels::empty(),
+            value: v,
+        }]),
+        Value::Matrix(_) => Err("rule result is a range vector, not an instant vector".into()),
+        Value::String(_) => Err("rule result is a string, not an instant vector".into()),
     }
+}
 
-    fn eval_rule(
-        &mut self,
-        gi: usize,
-        ri: usize,
-        ts: i64,
-        out: &mut Vec<Transition>,
-    ) -> Result<(), String> {
-        let rule = &self.groups[gi].rules[ri].rule;
-        let vector = self.instant_vector(&rule.expr, ts);
-        let vector = match vector {
-            Ok(v) => v,
-            Err(e) => {
-                // Prometheus marks the rule's previous output stale when it fails
-                self.groups[gi].rules[ri]
-                    .written
-                    .finish(&mut self.store, ts);
-                return Err(e);
-            }
-        };
-        if rule.kind == RuleKind::Recording {
-            return self.eval_recording(gi, ri, ts, vector);
-        }
-        self.eval_alerting(gi, ri, ts, vector, out)
-    }
-
-    /// Writes a recording rule's result (output labels cached per result series).
-    fn eval_recording(
-        &mut self,
-        gi: usize,
-        ri: usize,
-        ts: i64,
-        vector: Vec<eval::Sample>,
-    ) -> Result<(), String> {
-        let g = &mut self.groups[gi];
-        let limit = g.group.limit;
-        let rs = &mut g.rules[ri];
-        let store = &mut self.store;
-        let mut seen: FxHashMap<Labels, ()> = FxHashMap::default();
-        seen.reserve(vector.len());
-        let mut samples = Vec::with_capacity(vector.len());
-        for s in vector {
-            let d = rs.derived.entry(s.labels).or_insert_with_key(|l| Derived {
-                labels: output::recording_labels(&rs.rule, l),
-                annotations: Vec::new(),
-                value_bits: 0,
-                used: ts,
-            });
-            d.used = ts;
-            if seen.insert(d.labels.clone(), ()).is_some() {
-                rs.written.finish(store, ts);
-                return Err(
-                    "vector contains metrics with the same labelset after applying rule labels"
-                        .into(),
-                );
-            }
-            samples.push((d.labels.clone(), s.value));
-        }
-        output::sweep(&mut rs.derived, ts);
-        if limit > 0 && samples.len() > limit {
+fn eval_rule(
+    config: &EngineConfig,
+    group: &Group,
+    rs: &mut RuleState,
+    store: &mut Out<'_>,
+    ts: i64,
+    out: &mut Vec<Transition>,
+) -> Result<(), String> {
+    let vector = match instant_vector(&rs.rule.expr, store.store(), ts) {
+        Ok(v) => v,
+        Err(e) => {
+            // Prometheus marks the rule's previous output stale when it fails
             rs.written.finish(store, ts);
-            return Err(format!(
-                "exceeded limit of {limit} with {} series",
-                samples.len()
-            ));
+            return Err(e);
         }
-        for (l, v) in &samples {
-            rs.written.write(store, l, ts, *v);
-        }
-        rs.written.finish(store, ts);
-        Ok(())
+    };
+    if rs.rule.kind == RuleKind::Recording {
+        return eval_recording(group, rs, store, ts, vector);
     }
+    alerting::eval_alerting(config, group, rs, store, ts, vector, out)
+}
+
+/// Writes a recording rule's result (output labels cached per result series).
+fn eval_recording(
+    group: &Group,
+    rs: &mut RuleState,
+    store: &mut Out<'_>,
+    ts: i64,
+    vector: Vec<eval::Sample>,
+) -> Result<(), String> {
+    let limit = group.limit;
+    let mut seen: FxHashMap<Labels, ()> = FxHashMap::default();
+    seen.reserve(vector.len());
+    let mut samples = Vec::with_capacity(vector.len());
+    for s in vector {
+        let d = rs.derived.entry(s.labels).or_insert_with_key(|l| Derived {
+            labels: output::recording_labels(&rs.rule, l),
+            annotations: Vec::new(),
+            value_bits: 0,
+            used: ts,
+        });
+        d.used = ts;
+        if seen.insert(d.labels.clone(), ()).is_some() {
+            rs.written.finish(store, ts);
+            return Err(
+                "vector contains metrics with the same labelset after applying rule labels".into(),
+            );
+        }
+        samples.push((d.labels.clone(), s.value));
+    }
+    output::sweep(&mut rs.derived, ts);
+    if limit > 0 && samples.len() > limit {
+        rs.written.finish(store, ts);
+        return Err(format!(
+            "exceeded limit of {limit} with {} series",
+            samples.len()
+        ));
+    }
+    for (l, v) in &samples {
+        rs.written.write(store, l, ts, *v);
+    }
+    rs.written.finish(store, ts);
+    Ok(())
 }
 
 fn transition(group: &str, rule: &str, a: &Alert, c: alert::Change, ts: i64) -> Transition {

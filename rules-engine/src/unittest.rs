@@ -233,13 +233,32 @@ fn join(test_file: &str, rel: &str) -> String {
     }
 }
 
+/// Options of the test runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Threads for loading rule files and evaluating independent rule groups (1: one after
+    /// the other). Reports are the same whatever the number.
+    pub threads: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { threads: 1 }
+    }
+}
+
 /// Runs one test file like `promtool test rules FILE`.
 pub fn run_file(path: &str, files: &dyn Files) -> Report {
-    run_file_with_actuals(path, files).0
+    run_file_with(path, files, &RunOptions::default()).0
 }
 
 /// Like [`run_file`], also returning the actual results of each test group.
 pub fn run_file_with_actuals(path: &str, files: &dyn Files) -> (Report, Vec<Actuals>) {
+    run_file_with(path, files, &RunOptions::default())
+}
+
+/// [`run_file_with_actuals`] with options.
+pub fn run_file_with(path: &str, files: &dyn Files, opts: &RunOptions) -> (Report, Vec<Actuals>) {
     let mut report = Report {
         file: path.to_string(),
         ..Default::default()
@@ -316,9 +335,29 @@ pub fn run_file_with_actuals(path: &str, files: &dyn Files) -> (Report, Vec<Actu
         match files.read(f) {
             Err(e) => load_errors.push(e),
             Ok(text) => {
-                load_errors = promrules::rule_file_errors(f, &text);
+                // promtool's checks and this crate's loader are independent reads of the text
+                let (errs, loaded) = if opts.threads > 1 {
+                    std::thread::scope(|s| {
+                        let h = s.spawn(|| promrules::rule_file_errors(f, &text));
+                        let loaded = load_rule_file(f, &text);
+                        // a panic in the checks is a bug: report it like one
+                        let errs = h.join().unwrap_or_else(|_| {
+                            vec![format!("{f}: internal error while checking the rule file")]
+                        });
+                        (errs, loaded)
+                    })
+                } else {
+                    let errs = promrules::rule_file_errors(f, &text);
+                    let loaded = if errs.is_empty() {
+                        load_rule_file(f, &text)
+                    } else {
+                        Ok(Vec::new())
+                    };
+                    (errs, loaded)
+                };
+                load_errors = errs;
                 if load_errors.is_empty() {
-                    match load_rule_file(f, &text) {
+                    match loaded {
                         Ok(g) => groups.extend(g),
                         Err(es) => load_errors.extend(es.errors.iter().map(|e| match e.pos {
                             Some(p) => format!("{}: {}:{}: {}", e.file, p.line, p.col, e.message),
@@ -339,14 +378,19 @@ pub fn run_file_with_actuals(path: &str, files: &dyn Files) -> (Report, Vec<Actu
             actuals.push(Actuals::default());
             continue;
         }
-        let (errs, act) = run_group(tg, &groups, eval_interval);
+        let (errs, act) = run_group(tg, &groups, eval_interval, opts.threads);
         report.errors.extend(errs);
         actuals.push(act);
     }
     (report, actuals)
 }
 
-fn run_group(tg: &TestGroupSpec, groups: &[Group], eval_interval: i64) -> (Vec<String>, Actuals) {
+fn run_group(
+    tg: &TestGroupSpec,
+    groups: &[Group],
+    eval_interval: i64,
+    threads: usize,
+) -> (Vec<String>, Actuals) {
     let mut errs = Vec::new();
     let mut act = Actuals::default();
     for a in &tg.alert_rule_test {
@@ -411,6 +455,7 @@ fn run_group(tg: &TestGroupSpec, groups: &[Group], eval_interval: i64) -> (Vec<S
         external_labels: tg.external_labels.clone(),
         external_url: tg.external_url.clone(),
         write_alert_series: true,
+        eval_threads: threads,
     };
     let mut engine = Engine::new(groups.to_vec(), config);
     for (t, labels, v) in samples {

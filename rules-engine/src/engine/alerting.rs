@@ -5,12 +5,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::output::{Derived, DerivedCache, sweep};
-use super::{Engine, Transition, transition};
+use super::output::{Derived, DerivedCache, Out, sweep};
+use super::{EngineConfig, RuleState, Transition, instant_vector, transition};
 use crate::alert::{self, AlertState, Seen, Timing};
 use crate::eval;
 use crate::input::{FxHashMap, Labels, METRIC_NAME};
-use crate::rule::{NoDataPolicy, Rule};
+use crate::rule::{Group, NoDataPolicy, Rule};
 use crate::template::TemplateData;
 
 /// The `ALERTS` / `ALERTS_FOR_STATE` label sets of one alert (rebuilt when its state changes).
@@ -122,175 +122,165 @@ fn derived<'c>(
     d
 }
 
-impl Engine {
-    /// Whether an expression that returned nothing had no input either: for a comparison
-    /// against a number (`x > 5`, `5 < x`) its vector side must be empty too; otherwise the
-    /// empty result is the answer.
-    fn input_empty(&self, expr: &crate::syntax::Expr, ts: i64) -> bool {
-        use crate::syntax::Expr;
-        if let Expr::Binary(b) = expr
-            && b.op.is_comparison()
-            && !b.return_bool
-        {
-            let side = match (&b.lhs, &b.rhs) {
-                (l, Expr::Number(_)) => l,
-                (Expr::Number(_), r) => r,
-                _ => return true,
-            };
-            return self.instant_vector(side, ts).is_ok_and(|v| v.is_empty());
-        }
-        true
+/// Whether an expression that returned nothing had no input either: for a comparison against
+/// a number (`x > 5`, `5 < x`) its vector side must be empty too; otherwise the empty result
+/// is the answer.
+fn input_empty(expr: &crate::syntax::Expr, store: &crate::eval::Store, ts: i64) -> bool {
+    use crate::syntax::Expr;
+    if let Expr::Binary(b) = expr
+        && b.op.is_comparison()
+        && !b.return_bool
+    {
+        let side = match (&b.lhs, &b.rhs) {
+            (l, Expr::Number(_)) => l,
+            (Expr::Number(_), r) => r,
+            _ => return true,
+        };
+        return instant_vector(side, store, ts).is_ok_and(|v| v.is_empty());
     }
+    true
+}
 
-    pub(super) fn eval_alerting(
-        &mut self,
-        gi: usize,
-        ri: usize,
-        ts: i64,
-        vector: Vec<eval::Sample>,
-        out: &mut Vec<Transition>,
-    ) -> Result<(), String> {
-        let rule = &self.groups[gi].rules[ri].rule;
-        let no_data = vector.is_empty()
-            && rule.nodata != NoDataPolicy::Ok
-            && self.input_empty(&rule.expr, ts);
-        if no_data && rule.nodata == NoDataPolicy::KeepLast {
-            return Ok(());
+/// One evaluation of an alerting rule at `ts` with its result `vector`.
+pub(super) fn eval_alerting(
+    config: &EngineConfig,
+    group: &Group,
+    rs: &mut RuleState,
+    store: &mut Out<'_>,
+    ts: i64,
+    vector: Vec<eval::Sample>,
+    out: &mut Vec<Transition>,
+) -> Result<(), String> {
+    let rule = &rs.rule;
+    let no_data = vector.is_empty()
+        && rule.nodata != NoDataPolicy::Ok
+        && input_empty(&rule.expr, store.store(), ts);
+    if no_data && rule.nodata == NoDataPolicy::KeepLast {
+        return Ok(());
+    }
+    let resolve_vector = rule
+        .resolve_expr
+        .as_ref()
+        .map(|re| instant_vector(re, store.store(), ts));
+    let limit = group.limit;
+    let group_name = &group.name;
+    let timing = Timing {
+        for_ms: rule.for_ms,
+        keep_firing_for_ms: rule.keep_firing_for_ms,
+        resolve_for_ms: rule.resolve_for_ms,
+    };
+    let value_dependent = rule
+        .labels
+        .iter()
+        .chain(&rule.annotations)
+        .any(|p| p.template.as_ref().is_some_and(|t| t.uses_value()));
+    // final labels → (value, derived-cache key)
+    let mut present: FxHashMap<Labels, (f64, Labels)> = FxHashMap::default();
+    present.reserve(vector.len());
+    for s in &vector {
+        let d = derived(&mut rs.derived, config, rule, value_dependent, s, ts);
+        if present
+            .insert(d.labels.clone(), (s.value, s.labels.clone()))
+            .is_some()
+        {
+            return Err(
+                "vector contains metrics with the same labelset after applying alert labels".into(),
+            );
         }
-        let resolve_vector = rule
-            .resolve_expr
-            .as_ref()
-            .map(|re| self.instant_vector(re, ts));
-        let Engine {
-            config,
-            store,
-            groups,
-            ..
-        } = self;
-        let g = &mut groups[gi];
-        let limit = g.group.limit;
-        let group_name = &g.group.name;
-        let rs = &mut g.rules[ri];
-        let rule = &rs.rule;
-        let timing = Timing {
-            for_ms: rule.for_ms,
-            keep_firing_for_ms: rule.keep_firing_for_ms,
-            resolve_for_ms: rule.resolve_for_ms,
+    }
+    let mut nodata_annotations = None;
+    if no_data && rule.nodata == NoDataPolicy::Alerting {
+        let s = eval::Sample {
+            labels: Labels::from_pairs([("nodata", "true")]),
+            value: 0.0,
         };
-        let value_dependent = rule
-            .labels
-            .iter()
-            .chain(&rule.annotations)
-            .any(|p| p.template.as_ref().is_some_and(|t| t.uses_value()));
-        // final labels → (value, derived-cache key)
-        let mut present: FxHashMap<Labels, (f64, Labels)> = FxHashMap::default();
-        present.reserve(vector.len());
-        for s in &vector {
-            let d = derived(&mut rs.derived, config, rule, value_dependent, s, ts);
-            if present
-                .insert(d.labels.clone(), (s.value, s.labels.clone()))
-                .is_some()
-            {
-                return Err(
-                    "vector contains metrics with the same labelset after applying alert labels"
-                        .into(),
-                );
-            }
-        }
-        let mut nodata_annotations = None;
-        if no_data && rule.nodata == NoDataPolicy::Alerting {
-            let s = eval::Sample {
-                labels: Labels::from_pairs([("nodata", "true")]),
-                value: 0.0,
-            };
-            let (labels, ann) = alert_labels(config, rule, &s);
-            nodata_annotations = Some(ann);
-            present.insert(labels, (0.0, s.labels));
-        }
-        let resolve_set: Option<HashSet<Labels>> = match resolve_vector {
-            None => None,
-            Some(v) => Some(v?.iter().map(|s| alert_labels(config, rule, s).0).collect()),
+        let (labels, ann) = alert_labels(config, rule, &s);
+        nodata_annotations = Some(ann);
+        present.insert(labels, (0.0, s.labels));
+    }
+    let resolve_set: Option<HashSet<Labels>> = match resolve_vector {
+        None => None,
+        Some(v) => Some(v?.iter().map(|s| alert_labels(config, rule, s).0).collect()),
+    };
+    let nodata_state = no_data && rule.nodata == NoDataPolicy::Nodata;
+    for (labels, (value, key)) in &present {
+        let a = rs
+            .alerts
+            .entry(labels.clone())
+            .or_insert_with(|| alert::new_alert(labels.clone(), ts));
+        let want = rs
+            .derived
+            .get(key)
+            .map(|d| &d.annotations)
+            .or(nodata_annotations.as_ref());
+        let annotations = match want {
+            Some(w) if *w != a.annotations => w.clone(),
+            // unchanged: hand the record its own annotations back (no copy)
+            _ => std::mem::take(&mut a.annotations),
         };
-        let nodata_state = no_data && rule.nodata == NoDataPolicy::Nodata;
-        for (labels, (value, key)) in &present {
-            let a = rs
-                .alerts
-                .entry(labels.clone())
-                .or_insert_with(|| alert::new_alert(labels.clone(), ts));
-            let want = rs
-                .derived
-                .get(key)
-                .map(|d| &d.annotations)
-                .or(nodata_annotations.as_ref());
-            let annotations = match want {
-                Some(w) if *w != a.annotations => w.clone(),
-                // unchanged: hand the record its own annotations back (no copy)
-                _ => std::mem::take(&mut a.annotations),
-            };
-            let seen = Seen::Present {
-                value: *value,
-                annotations,
-            };
-            if let Some(c) = alert::step(a, seen, ts, timing) {
-                out.push(transition(group_name, &rule.name, a, c, ts));
-            }
+        let seen = Seen::Present {
+            value: *value,
+            annotations,
+        };
+        if let Some(c) = alert::step(a, seen, ts, timing) {
+            out.push(transition(group_name, &rule.name, a, c, ts));
         }
-        let mut expired = Vec::new();
-        for (labels, a) in rs.alerts.iter_mut() {
-            if present.contains_key(labels) {
+    }
+    let mut expired = Vec::new();
+    for (labels, a) in rs.alerts.iter_mut() {
+        if present.contains_key(labels) {
+            continue;
+        }
+        let seen = if nodata_state {
+            Seen::NoData
+        } else {
+            let resolve_ok = resolve_set.as_ref().is_none_or(|s| s.contains(labels));
+            Seen::Absent { resolve_ok }
+        };
+        if let Some(c) = alert::step(a, seen, ts, timing) {
+            out.push(transition(group_name, &rule.name, a, c, ts));
+        }
+        if alert::is_expired(a, ts) {
+            expired.push(labels.clone());
+        }
+    }
+    for l in expired {
+        rs.alerts.remove(&l);
+    }
+    sweep(&mut rs.derived, ts);
+    let active = rs
+        .alerts
+        .values()
+        .filter(|a| a.state != AlertState::Inactive)
+        .count();
+    if limit > 0 && active > limit {
+        rs.alerts.clear();
+        rs.alert_series.clear();
+        rs.written.finish(store, ts);
+        return Err(format!("exceeded limit of {limit} with {active} alerts"));
+    }
+    if config.write_alert_series {
+        let alert_series = &mut rs.alert_series;
+        alert_series.retain(|l, _| rs.alerts.contains_key(l));
+        for a in rs.alerts.values() {
+            if !matches!(a.state, AlertState::Pending | AlertState::Firing) {
                 continue;
             }
-            let seen = if nodata_state {
-                Seen::NoData
-            } else {
-                let resolve_ok = resolve_set.as_ref().is_none_or(|s| s.contains(labels));
-                Seen::Absent { resolve_ok }
-            };
-            if let Some(c) = alert::step(a, seen, ts, timing) {
-                out.push(transition(group_name, &rule.name, a, c, ts));
-            }
-            if alert::is_expired(a, ts) {
-                expired.push(labels.clone());
-            }
+            let series = alert_series
+                .entry(a.labels.clone())
+                .and_modify(|s| {
+                    if s.state != a.state {
+                        // ALERTS_FOR_STATE keeps its label set (and its written slot)
+                        s.alerts = alerts_labels(&a.labels, a.state);
+                        s.state = a.state;
+                    }
+                })
+                .or_insert_with(|| AlertSeries::new(&a.labels, a.state));
+            let active_at = (a.active_at_ms / 1000) as f64;
+            rs.written.write(store, &series.for_state, ts, active_at);
+            rs.written.write(store, &series.alerts, ts, 1.0);
         }
-        for l in expired {
-            rs.alerts.remove(&l);
-        }
-        sweep(&mut rs.derived, ts);
-        let active = rs
-            .alerts
-            .values()
-            .filter(|a| a.state != AlertState::Inactive)
-            .count();
-        if limit > 0 && active > limit {
-            rs.alerts.clear();
-            rs.alert_series.clear();
-            rs.written.finish(store, ts);
-            return Err(format!("exceeded limit of {limit} with {active} alerts"));
-        }
-        if config.write_alert_series {
-            let alert_series = &mut rs.alert_series;
-            alert_series.retain(|l, _| rs.alerts.contains_key(l));
-            for a in rs.alerts.values() {
-                if !matches!(a.state, AlertState::Pending | AlertState::Firing) {
-                    continue;
-                }
-                let series = alert_series
-                    .entry(a.labels.clone())
-                    .and_modify(|s| {
-                        if s.state != a.state {
-                            // ALERTS_FOR_STATE keeps its label set (and its written slot)
-                            s.alerts = alerts_labels(&a.labels, a.state);
-                            s.state = a.state;
-                        }
-                    })
-                    .or_insert_with(|| AlertSeries::new(&a.labels, a.state));
-                let active_at = (a.active_at_ms / 1000) as f64;
-                rs.written.write(store, &series.for_state, ts, active_at);
-                rs.written.write(store, &series.alerts, ts, 1.0);
-            }
-            rs.written.finish(store, ts);
-        }
-        Ok(())
+        rs.written.finish(store, ts);
     }
+    Ok(())
 }

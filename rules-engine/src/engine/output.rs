@@ -10,10 +10,61 @@ use crate::rule::Rule;
 #[derive(Clone, Copy)]
 struct Slot {
     id: SeriesId,
-    /// store epoch `id` belongs to
+    /// store epoch `id` belongs to (`u64::MAX`: no id yet, the write was buffered)
     epoch: u64,
     /// evaluation time of the last write
     ts: i64,
+}
+
+/// One buffered write: series, time, value.
+pub(crate) type BufferedWrite = (Labels, i64, f64);
+
+/// Where an evaluation reads from and writes to: the store directly, or the store read-only
+/// with the writes collected in a buffer (groups evaluated concurrently; the buffers are
+/// applied in group order afterwards).
+pub(crate) enum Out<'a> {
+    /// Writes go straight into the store.
+    Direct(&'a mut Store),
+    /// Reads see `store`; writes are appended to `writes`.
+    Buffered {
+        /// The store as of the start of the evaluation batch.
+        store: &'a Store,
+        /// The writes, in the order they were made.
+        writes: &'a mut Vec<BufferedWrite>,
+    },
+}
+
+impl Out<'_> {
+    /// The store to read from.
+    pub(crate) fn store(&self) -> &Store {
+        match self {
+            Out::Direct(s) => s,
+            Out::Buffered { store, .. } => store,
+        }
+    }
+
+    fn append(&mut self, slot: &mut Slot, labels: &Labels, ts: i64, v: f64) {
+        match self {
+            Out::Direct(store) => {
+                let epoch = store.epoch();
+                if slot.epoch != epoch {
+                    slot.id = store.series_id(labels);
+                    slot.epoch = epoch;
+                }
+                // rejections (a rule re-evaluated at an older time) are not the rule's error
+                let _ = store.add_sample_at(slot.id, ts, v);
+            }
+            Out::Buffered { writes, .. } => writes.push((labels.clone(), ts, v)),
+        }
+    }
+}
+
+/// Applies buffered writes to the store in order (as [`Out::Direct`] would have made them).
+pub(crate) fn apply(store: &mut Store, writes: Vec<BufferedWrite>) {
+    for (labels, ts, v) in writes {
+        let id = store.series_id(&labels);
+        let _ = store.add_sample_at(id, ts, v);
+    }
 }
 
 /// The series one rule wrote, with their store ids.
@@ -24,42 +75,27 @@ pub(crate) struct Written {
 
 impl Written {
     /// Writes `v` at `ts` to the series `labels`.
-    pub(crate) fn write(&mut self, store: &mut Store, labels: &Labels, ts: i64, v: f64) {
-        let epoch = store.epoch();
+    pub(crate) fn write(&mut self, out: &mut Out<'_>, labels: &Labels, ts: i64, v: f64) {
         let slot = match self.slots.get_mut(labels) {
             Some(s) => s,
-            None => {
-                let id = store.series_id(labels);
-                self.slots.entry(labels.clone()).or_insert(Slot {
-                    id,
-                    epoch,
-                    ts: i64::MIN,
-                })
-            }
+            None => self.slots.entry(labels.clone()).or_insert(Slot {
+                id: 0,
+                epoch: u64::MAX,
+                ts: i64::MIN,
+            }),
         };
-        if slot.epoch != epoch {
-            slot.id = store.series_id(labels);
-            slot.epoch = epoch;
-        }
         slot.ts = ts;
-        // rejections (a rule re-evaluated at an older time) are not the rule's error
-        let _ = store.add_sample_at(slot.id, ts, v);
+        out.append(slot, labels, ts, v);
     }
 
     /// Ends the evaluation at `ts`: series written before but not at `ts` get a staleness
     /// marker and are forgotten.
-    pub(crate) fn finish(&mut self, store: &mut Store, ts: i64) {
-        let epoch = store.epoch();
+    pub(crate) fn finish(&mut self, out: &mut Out<'_>, ts: i64) {
         self.slots.retain(|labels, s| {
             if s.ts == ts {
                 return true;
             }
-            let id = if s.epoch == epoch {
-                s.id
-            } else {
-                store.series_id(labels)
-            };
-            let _ = store.add_sample_at(id, ts, STALE_NAN);
+            out.append(s, labels, ts, STALE_NAN);
             false
         });
     }

@@ -427,8 +427,23 @@ fn verdicts_agree_with_promtool() {
                     assert_eq!(act.len(), cases.len(), "one result per test group");
                     std::fs::write(path, write_test_file(cases, Some(&act), wrong, interval))
                         .unwrap();
-                    let report = unittest::run_file(&p, &FsFiles);
+                    // judged with groups evaluated on two threads; the sequential run must
+                    // give the same report and results
+                    let opts = unittest::RunOptions { threads: 2 };
+                    let (report, par_act) = unittest::run_file_with(&p, &FsFiles, &opts);
                     let ours = t0.elapsed();
+                    let (serial, serial_act) = unittest::run_file_with_actuals(&p, &FsFiles);
+                    assert_eq!(
+                        report.output(),
+                        serial.output(),
+                        "{p}: parallel vs sequential"
+                    );
+                    // (as text: NaN results compare equal)
+                    assert_eq!(
+                        format!("{par_act:?}"),
+                        format!("{serial_act:?}"),
+                        "{p}: parallel vs sequential results"
+                    );
                     let prom = Command::new(&promtool)
                         .args(["test", "rules"])
                         .arg(path)
