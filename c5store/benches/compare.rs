@@ -7,18 +7,23 @@
 //! Load+merge is also timed in paired rounds (c5store and figment alternating, one ratio per
 //! round), which a busy machine skews less than two criterion runs seconds apart.
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-core cargo bench -p c5store --bench compare`
+//! Run: `cargo bench -p c5store --bench compare` (per-load instruction counts of the same loads:
+//! `examples/load_loop.rs`).
 
 use std::alloc::System;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
+
+use common::generate;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+mod common;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -39,43 +44,6 @@ struct Section {
     weight: f64,
     tags: Vec<String>,
     limits: Limits,
-}
-
-/// Writes the three layers for `n` sections; returns their paths.
-fn generate(dir: &Path, n: usize) -> [PathBuf; 3] {
-    let mut base = String::new();
-    let mut mid = String::new();
-    let mut top = String::new();
-    for i in 0..n {
-        let _ = write!(
-            base,
-            "[section_{i}]\nhost = \"host-{i}.internal\"\nport = {}\nenabled = true\nweight = 0.5\n\
-             tags = [\"a\", \"b\", \"c\"]\n\n[section_{i}.limits]\nmin = 1\nmax = 100\n\n",
-            1000 + i % 50000
-        );
-        if i % 3 == 0 {
-            let _ = write!(
-                mid,
-                "[section_{i}]\nport = {}\n\n[section_{i}.limits]\nmax = 200\n\n",
-                2000 + i % 50000
-            );
-        }
-        if i % 7 == 0 {
-            let _ = write!(
-                top,
-                "[section_{i}]\nhost = \"override-{i}.internal\"\nenabled = false\n\n"
-            );
-        }
-    }
-    let paths = [
-        dir.join(format!("base-{n}.toml")),
-        dir.join(format!("mid-{n}.toml")),
-        dir.join(format!("top-{n}.toml")),
-    ];
-    for (p, text) in paths.iter().zip([base, mid, top]) {
-        std::fs::write(p, text).expect("write bench config");
-    }
-    paths
 }
 
 fn load_c5(paths: &[PathBuf; 3]) -> c5store::Snapshot {
