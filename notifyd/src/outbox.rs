@@ -1,11 +1,13 @@
 //! The durable outbox: every notification is written here (SQLite, one file) before its first
 //! delivery attempt, together with the dead-letter table and the notification log.
 //!
-//! Tables:
-//! - `outbox`: pending notifications with attempts, next attempt time and retry deadline. A row
-//!   leaves only in the same transaction that records its fate (delivered or dead-lettered).
-//! - `delivered`: `(target, idempotency_key)` of every delivered notification, so enqueueing the
-//!   same notification again after a restart is a no-op (no re-flood).
+//! Tables (see `outbox/schema.rs`):
+//! - `outbox`: every notification with attempts, next attempt time and retry deadline; pending
+//!   while `delivered_ms` is null. Delivery is recorded on the row itself (`delivered_ms`, the
+//!   transport detail; the stored body is dropped), in the transaction that records the outcome,
+//!   so enqueueing the same `(target, idempotency_key)` again after a restart is a no-op (no
+//!   re-flood) until the record is pruned. A dead-lettered row leaves in the transaction that
+//!   moves it to `dead_letters`.
 //! - `dead_letters`: notifications given up, with the reason and last error.
 //! - `notification_log`: per `(target, group_key)` the last notification enqueued (alert set,
 //!   sequence) and when one was last delivered — Alertmanager's nflog, in the same store.
@@ -22,6 +24,7 @@
 pub mod cli;
 pub mod policy;
 mod query;
+mod schema;
 mod types;
 mod writer;
 
@@ -52,52 +55,6 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    target TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    group_key TEXT NOT NULL,
-    notification TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL,
-    deadline_ms INTEGER NOT NULL,
-    last_error TEXT,
-    UNIQUE (target, idempotency_key)
-);
-CREATE TABLE IF NOT EXISTS delivered (
-    target TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    delivered_ms INTEGER NOT NULL,
-    attempts INTEGER NOT NULL,
-    detail TEXT NOT NULL,
-    PRIMARY KEY (target, idempotency_key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    target TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    notification TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    failed_ms INTEGER NOT NULL,
-    attempts INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    error TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS notification_log (
-    target TEXT NOT NULL,
-    group_key TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    firing TEXT NOT NULL,
-    resolved TEXT NOT NULL,
-    enqueued_ms INTEGER NOT NULL,
-    delivered_ms INTEGER,
-    PRIMARY KEY (target, group_key)
-) WITHOUT ROWID;
-";
-
 impl Outbox {
     /// Opens (creating if needed) the outbox at `path` with [`Durability::Full`].
     pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
@@ -120,7 +77,7 @@ impl Outbox {
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync).map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        schema::create_or_migrate(&conn).map_err(err)?;
         let reader = Connection::open(path).map_err(err)?;
         reader.busy_timeout(Duration::from_secs(5)).map_err(err)?;
         reader
@@ -260,7 +217,8 @@ impl Outbox {
         async move { queued?.await }
     }
 
-    /// Records a successful delivery: removes the entry and logs it, in one transaction.
+    /// Records a successful delivery: the entry is no longer pending and its row becomes the
+    /// delivery record (until pruned), logged in the same transaction.
     pub fn mark_delivered(
         &self,
         entry: &Entry,
@@ -358,7 +316,7 @@ impl Outbox {
     /// Moves dead letters back into the outbox as fresh pending entries (no attempts yet, due at
     /// `now_ms`, retried until `now_ms + deadline`): the ones with these dead-letter `ids`, or
     /// all of them with `None`. Returns the new outbox ids. A running dispatcher picks them up at
-    /// its next rescan. A key that is pending again already is skipped.
+    /// its next rescan. A key that is pending again (or was delivered since) is skipped.
     pub fn requeue(
         &self,
         ids: Option<Vec<i64>>,

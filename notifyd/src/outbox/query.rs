@@ -15,7 +15,7 @@ impl Outbox {
         let conn = self.lock();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM outbox WHERE id > ?1 ORDER BY id"
+                "SELECT {ENTRY_COLUMNS} FROM outbox WHERE id > ?1 AND delivered_ms IS NULL ORDER BY id"
             ))
             .map_err(|e| self.sql(e))?;
         let rows = stmt
@@ -164,7 +164,8 @@ impl Outbox {
     pub fn was_delivered(&self, target: &str, key: &str) -> Result<bool, OutboxError> {
         self.lock()
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)",
+                "SELECT EXISTS (SELECT 1 FROM outbox
+                 WHERE target = ?1 AND idempotency_key = ?2 AND delivered_ms IS NOT NULL)",
                 params![target, key],
                 |r| r.get(0),
             )

@@ -378,3 +378,55 @@ fn a_failing_operation_is_rolled_back_alone_and_the_rest_of_its_batch_commits() 
         .unwrap();
     assert_eq!(dead, 1, "the failed requeue left its dead letter in place");
 }
+
+/// A file written with the earlier schema (a separate `delivered` table) opens with its pending
+/// entries and its delivery records intact: a delivered key still may not be enqueued again.
+#[test]
+fn a_file_of_the_earlier_schema_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let old = Connection::open(&path).unwrap();
+    old.execute_batch(
+        "CREATE TABLE outbox (
+             id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,
+             idempotency_key TEXT NOT NULL, group_key TEXT NOT NULL, notification TEXT NOT NULL,
+             created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+             next_attempt_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL, last_error TEXT,
+             UNIQUE (target, idempotency_key));
+         CREATE TABLE delivered (
+             target TEXT NOT NULL, idempotency_key TEXT NOT NULL, delivered_ms INTEGER NOT NULL,
+             attempts INTEGER NOT NULL, detail TEXT NOT NULL,
+             PRIMARY KEY (target, idempotency_key)) WITHOUT ROWID;
+         INSERT INTO delivered VALUES ('t', 'sent', 5, 1, 'HTTP 200 OK');",
+    )
+    .unwrap();
+    let pending = serde_json::to_string(&notification("P", &["f"], "waiting")).unwrap();
+    old.execute(
+        "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
+                             next_attempt_ms, deadline_ms)
+         VALUES ('t', 'waiting', 'g', ?1, 1, 1, 100)",
+        [pending],
+    )
+    .unwrap();
+    drop(old);
+    let ob = Outbox::open(&path).unwrap();
+    let keys: Vec<String> = ob
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.notification.idempotency_key)
+        .collect();
+    assert_eq!(keys, ["waiting"]);
+    assert!(ob.was_delivered("t", "sent").unwrap());
+    assert_eq!(
+        ob.enqueue("t", &notification("S", &["f"], "sent"), 10, DAY)
+            .unwrap(),
+        Enqueued::Duplicate
+    );
+    assert_eq!(ob.prune_delivered(6).unwrap(), 1);
+    assert!(!ob.was_delivered("t", "sent").unwrap());
+    drop(ob);
+    // Opening again is a no-op.
+    let ob = Outbox::open(&path).unwrap();
+    assert_eq!(ob.pending().unwrap().len(), 1);
+}

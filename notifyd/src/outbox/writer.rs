@@ -244,7 +244,7 @@ impl Writer {
                 .requeue(tx, ids.as_deref(), *now_ms, *deadline_ms)
                 .map(Done::Requeued),
             Op::Prune { before_ms, .. } => tx
-                .prepare_cached("DELETE FROM delivered WHERE delivered_ms < ?1")
+                .prepare_cached("DELETE FROM outbox WHERE delivered_ms < ?1")
                 .and_then(|mut st| st.execute(params![before_ms]))
                 .map(Done::Pruned)
                 .map_err(|e| self.sql(e)),
@@ -322,8 +322,8 @@ impl Writer {
         let key = generated.as_deref().unwrap_or(&n.idempotency_key);
         let seen: bool = tx
             .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM delivered WHERE target = ?1 AND idempotency_key = ?2)
-                 OR EXISTS (SELECT 1 FROM outbox WHERE target = ?1 AND idempotency_key = ?2)",
+                // Pending or delivered (and not pruned yet): one unique index.
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE target = ?1 AND idempotency_key = ?2)",
             )
             .and_then(|mut st| st.query_row(params![target, key], |r| r.get(0)))
             .map_err(|e| self.sql(e))?;
@@ -382,10 +382,11 @@ impl Writer {
                 attempts,
                 detail,
             } => {
+                // The row stays as the delivery record (its body is no longer needed).
                 run(
-                    "INSERT OR REPLACE INTO delivered
-                         (target, idempotency_key, delivered_ms, attempts, detail)
-                     SELECT target, idempotency_key, ?2, ?3, ?4 FROM outbox WHERE id = ?1",
+                    "UPDATE outbox SET delivered_ms = ?2, attempts = ?3, detail = ?4,
+                         notification = '', last_error = NULL
+                     WHERE id = ?1 AND delivered_ms IS NULL",
                     params![id, now_ms, attempts, detail],
                 )?;
                 run(
@@ -393,7 +394,6 @@ impl Writer {
                      WHERE (target, group_key) = (SELECT target, group_key FROM outbox WHERE id = ?1)",
                     params![id, now_ms],
                 )?;
-                run("DELETE FROM outbox WHERE id = ?1", params![id])?;
             }
             Outcome::Retry {
                 id,
@@ -403,7 +403,7 @@ impl Writer {
             } => {
                 run(
                     "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4
-                     WHERE id = ?1",
+                     WHERE id = ?1 AND delivered_ms IS NULL",
                     params![id, attempts, at_ms, error],
                 )?;
             }
@@ -417,17 +417,21 @@ impl Writer {
                     "INSERT INTO dead_letters (target, idempotency_key, notification,
                          created_ms, failed_ms, attempts, reason, error)
                      SELECT target, idempotency_key, notification, created_ms, ?2, ?3, ?4, ?5
-                     FROM outbox WHERE id = ?1",
+                     FROM outbox WHERE id = ?1 AND delivered_ms IS NULL",
                     params![id, now_ms, attempts, reason.as_str(), error],
                 )?;
-                run("DELETE FROM outbox WHERE id = ?1", params![id])?;
+                run(
+                    "DELETE FROM outbox WHERE id = ?1 AND delivered_ms IS NULL",
+                    params![id],
+                )?;
             }
         }
         Ok(())
     }
 
     /// Moves dead letters (`ids`, or all) back into the outbox as fresh entries due at `now_ms`;
-    /// returns the new outbox ids. A key already pending again is skipped (its dead letter stays).
+    /// returns the new outbox ids. A key pending again (or delivered since) is skipped (its dead
+    /// letter stays).
     fn requeue(
         &self,
         tx: &Connection,
