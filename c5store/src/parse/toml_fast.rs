@@ -16,7 +16,7 @@ use std::cell::Cell;
 use compact_str::ToCompactString as _;
 use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::lexer::Token;
-use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
+use toml_parser::parser::EventReceiver;
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
 use crate::origin::to_u32;
@@ -25,9 +25,6 @@ use crate::value::{Key, Map, Value};
 
 /// Nesting the fast path accepts (header segments, array depth); deeper goes to `DeTable`.
 const MAX_FAST_DEPTH: usize = 32;
-
-/// Same limit `toml` gives its recursion guard.
-const RECURSION_LIMIT: u32 = 80;
 
 /// Token buffers up to this many bytes are kept for the next document of the thread.
 const KEEP_TOKENS_BYTES: usize = 256 * 1024;
@@ -57,6 +54,7 @@ pub(crate) fn parse(text: &str) -> Option<(Value, Node)> {
 fn parse_tokens(text: &str, source: Source<'_>, tokens: &[Token]) -> Option<(Value, Node)> {
     let mut fast = Fast {
         text,
+        source,
         line: 0,
         line_start: 0,
         root: Map::default(),
@@ -72,11 +70,10 @@ fn parse_tokens(text: &str, source: Source<'_>, tokens: &[Token]) -> Option<(Val
         bad: false,
     };
     let mut failed = Failed(false);
-    {
-        let mut ws = ValidateWhitespace::new(&mut fast, source);
-        let mut guard = RecursionGuard::new(&mut ws, RECURSION_LIMIT);
-        toml_parser::parser::parse_document(tokens, &mut guard, &mut failed);
-    }
+    // `Fast` itself does what `toml`'s `ValidateWhitespace` and `RecursionGuard` wrappers do
+    // (events reach it in one call instead of three): it validates comments and newlines, and
+    // it stops the parser from descending into arrays deeper than `MAX_FAST_DEPTH`.
+    toml_parser::parser::parse_document(tokens, &mut fast, &mut failed);
     fast.flush(0);
     if failed.0 || fast.bad || !fast.arrays.is_empty() || fast.key.is_some() {
         return None;
@@ -96,6 +93,7 @@ impl ErrorSink for Failed {
 
 struct Fast<'t> {
     text: &'t str,
+    source: Source<'t>,
     /// Line cursor: the 0-based line and the offset where it starts, of the last newline
     /// reported by the parser (newline events, and newlines inside multi-line strings; no other
     /// token of an accepted document holds one).
@@ -357,13 +355,19 @@ impl<'t> EventReceiver for Fast<'t> {
     }
 
     fn inline_table_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
+        // not this reader's shape; `false`: the parser skips it instead of descending
         self.bad = true;
-        true
+        false
     }
 
     fn array_open(&mut self, span: Span, _error: &mut dyn ErrorSink) -> bool {
-        if self.arrays.len() >= MAX_FAST_DEPTH || (self.arrays.is_empty() && self.key.is_none()) {
+        if self.bad
+            || self.arrays.len() >= MAX_FAST_DEPTH
+            || (self.arrays.is_empty() && self.key.is_none())
+        {
+            // given up: the parser skips the array (no recursion past `MAX_FAST_DEPTH`)
             self.bad = true;
+            return false;
         }
         let node = Node::at(self.pos(span.start()));
         self.arrays.push((Vec::new(), node));
@@ -417,7 +421,22 @@ impl<'t> EventReceiver for Fast<'t> {
         self.key = self.keys.pop().map(|(k, _)| k);
     }
 
+    fn comment(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        let mut failed = Failed(false);
+        match self.source.get(span) {
+            Some(raw) => raw.decode_comment(&mut failed),
+            None => failed.0 = true,
+        }
+        self.bad |= failed.0;
+    }
+
     fn newline(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        let mut failed = Failed(false);
+        match self.source.get(span) {
+            Some(raw) => raw.decode_newline(&mut failed),
+            None => failed.0 = true,
+        }
+        self.bad |= failed.0;
         self.line += 1;
         self.line_start = span.end();
     }

@@ -247,6 +247,24 @@ fn fast_reader_takes_the_common_shape() {
 }
 
 #[test]
+fn fast_reader_validates_comments_and_newlines_like_detable() {
+    // the reader checks these itself (no `ValidateWhitespace` wrapper): it must not accept
+    // what `DeTable` rejects, and where both read the document they agree
+    for doc in [
+        "a = 1 # bell \u{7}\n",
+        "a = 1 # del \u{7f}\n",
+        "a = 1 # é ok\nb = 2\n",
+        "a = 1\rb = 2\n",
+        "a = 1\r\nb = [1, # c\u{1}\n 2]\n",
+        "a = [\n  1, # fine\r\n  2,\n]\n",
+    ] {
+        check(doc);
+    }
+    assert!(check("a = [\n  1, # fine\r\n  2,\n]\n"));
+    assert!(toml_fast::parse("a = 1 # bell \u{7}\n").is_none());
+}
+
+#[test]
 fn fast_reader_declines_errors_and_other_shapes() {
     for doc in [
         "a = 1\na = 2",
