@@ -119,11 +119,18 @@ impl Text {
     }
 }
 
-/// `std::fs::read_to_string` into the reused buffer (same errors: not found, not UTF-8, ...).
+/// `std::fs::read_to_string` into the reused buffer (same errors: not found, not UTF-8, ...;
+/// same system calls: open, one stat for the size, the reads, close).
 fn read_text(path: &Path) -> std::io::Result<Text> {
     let mut buf = TEXT.take();
     buf.clear();
-    std::fs::File::open(path)?.read_to_string(&mut buf)?;
+    let mut file = std::fs::File::open(path)?;
+    let size = file
+        .metadata()
+        .map_or(0, |m| usize::try_from(m.len()).unwrap_or(0));
+    buf.try_reserve(size).map_err(std::io::Error::other)?;
+    // through `Take`: `File::read_to_string` would also ask the file position (one more call)
+    (&mut file).take(u64::MAX).read_to_string(&mut buf)?;
     Ok(Text(buf))
 }
 
