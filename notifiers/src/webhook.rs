@@ -137,6 +137,8 @@ pub struct WebhookNotifier {
     /// `config.url`, parsed once.
     url: reqwest::Url,
     headers: HeaderMap,
+    /// The body's content type, validated once.
+    content_type: HeaderValue,
 }
 
 impl WebhookNotifier {
@@ -159,6 +161,11 @@ impl WebhookNotifier {
                 .map_err(|e| BuildError::new(format!("webhook header {name} value: {e}")))?;
             headers.insert(name, value);
         }
+        let content_type = match &config.body {
+            WebhookBody::AlertmanagerV4 => HeaderValue::from_static("application/json"),
+            WebhookBody::Rendered { content_type } => HeaderValue::from_str(content_type)
+                .map_err(|e| BuildError::new(format!("webhook content type: {e}")))?,
+        };
         let mut certs = Vec::new();
         for pem in &config.extra_root_certs_pem {
             certs.push(
@@ -182,10 +189,11 @@ impl WebhookNotifier {
             config,
             url,
             headers,
+            content_type,
         })
     }
 
-    fn body(&self, n: &Notification) -> Result<(Vec<u8>, String), DeliveryError> {
+    fn body(&self, n: &Notification) -> Result<Vec<u8>, DeliveryError> {
         match &self.config.body {
             WebhookBody::AlertmanagerV4 => {
                 let payload = WebhookPayload::new(n, self.config.max_alerts);
@@ -194,26 +202,27 @@ impl WebhookNotifier {
                 serde_json::to_writer(&mut body, &payload).map_err(|e| {
                     DeliveryError::permanent("cannot encode webhook payload").with_source(e)
                 })?;
-                Ok((body, "application/json".to_owned()))
+                Ok(body)
             }
-            WebhookBody::Rendered { content_type } => {
+            WebhookBody::Rendered { .. } => {
                 let text = if n.text.is_empty() {
                     default_text(n)
                 } else {
                     n.text.clone()
                 };
-                Ok((text.into_bytes(), content_type.clone()))
+                Ok(text.into_bytes())
             }
         }
     }
 
     async fn send(&self, n: &Notification) -> Result<Receipt, DeliveryError> {
-        let (body, content_type) = self.body(n)?;
-        let mut request = self
-            .client
-            .post(self.url.clone())
-            .headers(self.headers.clone())
-            .header(CONTENT_TYPE, content_type);
+        let body = self.body(n)?;
+        let mut request = self.client.post(self.url.clone());
+        if !self.headers.is_empty() {
+            request = request.headers(self.headers.clone());
+        }
+        // After the custom headers: the body's own content type wins.
+        request = request.header(CONTENT_TYPE, self.content_type.clone());
         if !n.idempotency_key.is_empty() {
             request = request.header(IDEMPOTENCY_HEADER, &n.idempotency_key);
         }

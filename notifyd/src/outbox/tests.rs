@@ -430,3 +430,55 @@ fn a_file_of_the_earlier_schema_is_migrated() {
     let ob = Outbox::open(&path).unwrap();
     assert_eq!(ob.pending().unwrap().len(), 1);
 }
+
+/// The writer's next batch: queued outcomes go first (they free the dispatcher), then the other
+/// operations in arrival order, cut into slices of a few hundred notifications so a burst reaches
+/// the dispatcher slice by slice.
+#[test]
+fn writer_batches_take_outcomes_first_then_slices_of_the_rest() {
+    let enqueue = |group: &str| writer::Op::Enqueue {
+        items: (0..100)
+            .map(|i| {
+                let n = notification(&format!("{group}{i}"), &["f"], "");
+                writer::Item::new("t".into(), n, "o.db").unwrap()
+            })
+            .collect(),
+        now_ms: 1,
+        deadline_ms: 2,
+        reply: Box::new(|_| {}),
+    };
+    let record = writer::Op::Record {
+        outcomes: Vec::new(),
+        now_ms: 1,
+        reply: Box::new(|_| {}),
+    };
+    let mut queued: std::collections::VecDeque<writer::Op> =
+        ["A", "B", "C", "D", "E"].map(enqueue).into_iter().collect();
+    queued.push_back(record);
+    let shape = |batch: &[writer::Op]| -> Vec<String> {
+        batch
+            .iter()
+            .map(|op| match op {
+                writer::Op::Enqueue { items, .. } => items[0].notification.group_key.clone(),
+                writer::Op::Record { .. } => "record".to_owned(),
+                _ => "other".to_owned(),
+            })
+            .collect()
+    };
+    let first = writer::take_batch(&mut queued);
+    assert_eq!(
+        shape(&first),
+        [
+            "record",
+            "{}:{alertname=\"A0\"}",
+            "{}:{alertname=\"B0\"}",
+            "{}:{alertname=\"C0\"}"
+        ]
+    );
+    let second = writer::take_batch(&mut queued);
+    assert_eq!(
+        shape(&second),
+        ["{}:{alertname=\"D0\"}", "{}:{alertname=\"E0\"}"]
+    );
+    assert!(queued.is_empty());
+}

@@ -9,6 +9,7 @@
 //! `COMMIT` returned: an enqueue that was acknowledged is on disk (with `synchronous=FULL`,
 //! synced).
 
+use std::collections::VecDeque;
 use std::sync::mpsc;
 
 use notifiers::Notification;
@@ -22,13 +23,20 @@ pub(super) type Reply<T> = Box<dyn FnOnce(Result<T, OutboxError>) + Send>;
 /// Most operations in one transaction (bounds how long one batch holds its callers).
 const MAX_BATCH: usize = 1024;
 
+/// A batch stops taking operations once it holds this many notifications and outcomes. Nothing
+/// of a batch can be delivered before its commit, so a burst committed in slices reaches the
+/// dispatcher slice by slice and its deliveries overlap the writing of the rest, where one huge
+/// transaction would hold every entry back until the last one is written. Slices of a few hundred
+/// keep the per-commit sync a small share.
+const MAX_BATCH_ITEMS: usize = 256;
+
 /// A notification to store, prepared by the caller (off the writer thread): serialized, its
 /// alert set hashed.
 pub(super) struct Item {
     /// Target notifier name.
     target: String,
     /// The notification; an empty idempotency key is filled in once stored.
-    notification: Notification,
+    pub(super) notification: Notification,
     /// Its JSON (an empty key stays empty there: readers take the key from its column).
     json: String,
     /// The generated idempotency key up to its sequence number (see [`super::idempotency_key`]).
@@ -90,6 +98,17 @@ pub(super) enum Op {
     Prune { before_ms: i64, reply: Reply<usize> },
 }
 
+impl Op {
+    /// How many notifications or outcomes it writes (requeues and prunes count as one).
+    fn items(&self) -> usize {
+        match self {
+            Op::Enqueue { items, .. } => items.len(),
+            Op::Record { outcomes, .. } => outcomes.len(),
+            Op::Requeue { .. } | Op::Prune { .. } => 1,
+        }
+    }
+}
+
 /// What an operation did inside the transaction, to be answered once it commits.
 enum Done {
     /// Per item: its row id and, if the key was generated, that key; `None` for a duplicate.
@@ -107,19 +126,59 @@ enum Failed {
     Transaction(String),
 }
 
-/// The writer thread's loop: runs until every sender is gone.
+/// The writer thread's loop: runs until every sender is gone and everything queued is written.
+///
+/// Each batch takes every queued delivery outcome first (they are small, and an outcome can only
+/// be queued after its notification committed, so this never reorders writes to one entry; until
+/// they commit, the dispatcher holds back further attempts), then the other operations in arrival
+/// order: at least one, and more up to [`MAX_BATCH_ITEMS`].
 pub(super) fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, path: String) {
     let w = Writer { path };
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
+    let mut queued: VecDeque<Op> = VecDeque::new();
+    let mut open = true;
+    loop {
+        if queued.is_empty() {
+            match rx.recv() {
+                Ok(op) => queued.push_back(op),
+                Err(_) => return,
             }
         }
+        while open {
+            match rx.try_recv() {
+                Ok(op) => queued.push_back(op),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => open = false,
+            }
+        }
+        let batch = take_batch(&mut queued);
         w.commit_batch(&mut conn, batch);
     }
+}
+
+/// The next batch out of `queued`: every outcome, then the other operations in order (at least
+/// one; more while the batch holds fewer than [`MAX_BATCH_ITEMS`] items).
+pub(super) fn take_batch(queued: &mut VecDeque<Op>) -> Vec<Op> {
+    let mut batch = Vec::new();
+    let mut rest = VecDeque::with_capacity(queued.len());
+    for op in queued.drain(..) {
+        match op {
+            Op::Record { .. } if batch.len() < MAX_BATCH => batch.push(op),
+            op => rest.push_back(op),
+        }
+    }
+    // At least one other operation per batch, so outcomes never starve enqueues.
+    let mut items: usize = batch.iter().map(Op::items).sum();
+    let mut taken = 0;
+    while batch.len() < MAX_BATCH && (taken == 0 || items < MAX_BATCH_ITEMS) {
+        let Some(op) = rest.pop_front() else {
+            break;
+        };
+        items += op.items();
+        taken += 1;
+        batch.push(op);
+    }
+    *queued = rest;
+    batch
 }
 
 /// The writer's state: the database path, for error messages.
