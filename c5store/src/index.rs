@@ -66,6 +66,8 @@ impl PathIndex {
         match v {
             Value::Map(m) => {
                 for (i, (k, child)) in m.iter().enumerate() {
+                    // one look at the compact string's inline/heap tag, not one per use
+                    let k = k.as_str();
                     if !walkable_key(k) {
                         continue;
                     }
