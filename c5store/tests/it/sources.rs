@@ -54,6 +54,54 @@ fn optional_missing_file_is_skipped_required_one_is_an_error() {
 }
 
 #[test]
+fn files_read_one_after_another_on_a_thread_keep_their_own_text() {
+    // file text is read into a buffer reused per thread: a big file, then smaller ones, then a
+    // file that is not UTF-8 (an error naming it), then a small one again
+    let big: String = (0..20_000)
+        .map(|i| format!("[s{i}]\nv = \"{i}\"\n"))
+        .collect();
+    assert!(big.len() > 256 * 1024);
+    let d = dir_with(&[
+        ("big.toml", &big),
+        ("short.toml", "v = \"short\"\n"),
+        ("shorter.toml", "w = 1\n"),
+    ]);
+    std::fs::write(at(&d, "bad.toml"), b"v = \"\xff\"\n").unwrap();
+    let snap = C5Store::builder()
+        .file(at(&d, "big.toml"))
+        .file(at(&d, "short.toml"))
+        .file(at(&d, "shorter.toml"))
+        .load()
+        .unwrap();
+    assert_eq!(snap.get::<&str>("s19999.v").unwrap(), "19999");
+    assert_eq!(snap.get::<&str>("v").unwrap(), "short");
+    assert_eq!(snap.get::<i64>("w").unwrap(), 1);
+    assert!(!snap.exists("x"));
+    for _ in 0..2 {
+        let snap = C5Store::builder()
+            .file(at(&d, "short.toml"))
+            .file(at(&d, "shorter.toml"))
+            .load()
+            .unwrap();
+        assert_eq!(snap.keys_with_prefix(""), ["v", "w"]);
+    }
+    let err = C5Store::builder()
+        .file(at(&d, "bad.toml"))
+        .load()
+        .unwrap_err();
+    assert!(
+        matches!(err.iter().next(), Some(LoadError::Io { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("bad.toml"), "{err}");
+    let snap = C5Store::builder()
+        .file(at(&d, "shorter.toml"))
+        .load()
+        .unwrap();
+    assert_eq!(snap.keys_with_prefix(""), ["w"]);
+}
+
+#[test]
 fn plain_directory_loads_every_supported_file_sorted_by_name() {
     let d = dir_with(&[
         ("conf/20-b.toml", "v = \"b\"\nb = true\n"),
