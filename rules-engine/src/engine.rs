@@ -115,6 +115,11 @@ pub struct Engine {
     diagnostics: Vec<Diagnostic>,
     /// per group: what it reads and writes (for concurrent evaluation)
     deps: Vec<parallel::GroupDeps>,
+    /// the last split of groups into runs: (groups, threads, runs)
+    runs_cache: Option<parallel::RunsCache>,
+    /// reuse results of subexpressions within self-contained groups (tests turn it off to
+    /// compare)
+    share_subexpressions: bool,
 }
 
 fn rule_states(groups: Vec<Group>) -> Vec<GroupState> {
@@ -155,6 +160,8 @@ impl Engine {
             candidates: Vec::new(),
             diagnostics: Vec::new(),
             deps: Vec::new(),
+            runs_cache: None,
+            share_subexpressions: true,
         };
         e.rebuild();
         e
@@ -183,6 +190,7 @@ impl Engine {
             .iter()
             .map(|g| parallel::group_deps(g, self.config.write_alert_series))
             .collect();
+        self.runs_cache = None;
         self.log_rules = log_exprs.len();
         self.prefilter = LogPrefilter::new(log_exprs);
         self.store.set_retention(
@@ -309,17 +317,21 @@ impl Engine {
 
 /// Evaluates the rules of one group at `ts` in order, reading and writing through `out`;
 /// transitions and diagnostics are appended.
+/// `shared`: results of subexpressions to reuse, when no rule of the group reads what an
+/// earlier one writes (see [`eval::SharedResults`]).
 pub(crate) fn eval_group(
     config: &EngineConfig,
     gs: &mut GroupState,
     store: &mut Out<'_>,
     ts: i64,
+    shared: Option<&eval::SharedResults>,
     out: &mut Vec<Transition>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let GroupState { group, rules, .. } = gs;
-    for rs in rules.iter_mut() {
-        let res = eval_rule(config, group, rs, store, ts, out);
+    for (ri, rs) in rules.iter_mut().enumerate() {
+        store.set_rule(ri);
+        let res = eval_rule(config, group, rs, store, ts, shared, out);
         match res {
             Ok(()) => rs.last_error = None,
             Err(msg) => {
@@ -341,8 +353,13 @@ pub(crate) fn instant_vector(
     expr: &crate::syntax::Expr,
     store: &Store,
     ts: i64,
+    shared: Option<&eval::SharedResults>,
 ) -> Result<Vec<eval::Sample>, String> {
-    match eval::eval_instant(expr, store, ts).map_err(|e| e.to_string())? {
+    let v = match shared {
+        Some(sh) => eval::eval_instant_shared(expr, store, ts, sh),
+        None => eval::eval_instant(expr, store, ts),
+    };
+    match v.map_err(|e| e.to_string())? {
         Value::Vector(v) => Ok(v),
         Value::Scalar(v) => Ok(vec![eval::Sample {
             labels: Labels::empty(),
@@ -359,9 +376,10 @@ fn eval_rule(
     rs: &mut RuleState,
     store: &mut Out<'_>,
     ts: i64,
+    shared: Option<&eval::SharedResults>,
     out: &mut Vec<Transition>,
 ) -> Result<(), String> {
-    let vector = match instant_vector(&rs.rule.expr, store.store(), ts) {
+    let vector = match instant_vector(&rs.rule.expr, store.store(), ts, shared) {
         Ok(v) => v,
         Err(e) => {
             // Prometheus marks the rule's previous output stale when it fails

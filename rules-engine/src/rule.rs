@@ -283,12 +283,21 @@ pub struct Group {
 
 /// Loads one rule file from its text. `file` is used in error messages only.
 pub fn load_rule_file(file: &str, src: &str) -> Result<Vec<Group>, LoadErrors> {
+    load_rule_file_parsed(file, &yaml::parse(src))
+}
+
+/// [`load_rule_file`] from the file's parsed YAML (the test runner parses a file once for
+/// promtool's checks and this loader).
+pub(crate) fn load_rule_file_parsed(
+    file: &str,
+    parsed: &Result<Node, yaml::YamlError>,
+) -> Result<Vec<Group>, LoadErrors> {
     let err = |pos: Option<Pos>, msg: String| LoadErrors::from(LoadError::new(file, pos, msg));
-    let root = yaml::parse(src).map_err(|e| err(e.pos, e.message))?;
+    let root = parsed.as_ref().map_err(|e| err(e.pos, e.message.clone()))?;
     if root.is_null() {
         return Ok(Vec::new());
     }
-    let spec: RuleFileSpec = yaml::from_node(&root).map_err(|e| err(e.pos, e.message))?;
+    let spec: RuleFileSpec = yaml::from_node(root).map_err(|e| err(e.pos, e.message))?;
     let mut errors = Vec::new();
     let mut groups = Vec::new();
     let group_nodes = root.get("groups").map(Node::items).unwrap_or(&[]);

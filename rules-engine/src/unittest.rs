@@ -30,7 +30,7 @@ use serde::Deserialize;
 use crate::engine::{Engine, EngineConfig, Event};
 use crate::eval::{self, Value};
 use crate::input::{Labels, LogRecord, Sample};
-use crate::rule::{Group, PromDuration, load_rule_file};
+use crate::rule::{Group, PromDuration, load_rule_file, load_rule_file_parsed};
 use crate::syntax::{parse_expr, prometheus_message};
 use crate::yaml;
 pub use notation::{SeqValue, go_duration, go_quote, pairs_string, parse_metric, parse_values};
@@ -337,9 +337,10 @@ pub fn run_file_with(path: &str, files: &dyn Files, opts: &RunOptions) -> (Repor
             Ok(text) => {
                 // promtool's checks and this crate's loader are independent reads of the text
                 let (errs, loaded) = if opts.threads > 1 {
+                    let parsed = yaml::parse(&text);
                     std::thread::scope(|s| {
-                        let h = s.spawn(|| promrules::rule_file_errors(f, &text));
-                        let loaded = load_rule_file(f, &text);
+                        let h = s.spawn(|| promrules::rule_file_errors_parsed(f, &text, &parsed));
+                        let loaded = load_rule_file_parsed(f, &parsed);
                         // a panic in the checks is a bug: report it like one
                         let errs = h.join().unwrap_or_else(|_| {
                             vec![format!("{f}: internal error while checking the rule file")]

@@ -136,7 +136,7 @@ fn input_empty(expr: &crate::syntax::Expr, store: &crate::eval::Store, ts: i64) 
             (Expr::Number(_), r) => r,
             _ => return true,
         };
-        return instant_vector(side, store, ts).is_ok_and(|v| v.is_empty());
+        return instant_vector(side, store, ts, None).is_ok_and(|v| v.is_empty());
     }
     true
 }
@@ -161,7 +161,7 @@ pub(super) fn eval_alerting(
     let resolve_vector = rule
         .resolve_expr
         .as_ref()
-        .map(|re| instant_vector(re, store.store(), ts));
+        .map(|re| instant_vector(re, store.store(), ts, None));
     let limit = group.limit;
     let group_name = &group.name;
     let timing = Timing {

@@ -3,6 +3,7 @@
 //! map lookup by the precomputed label hash plus an append, and marks series stale that a rule
 //! stops writing. Also the per-rule cache of labels derived from result samples.
 
+use super::RuleState;
 use crate::eval::{SeriesId, Store};
 use crate::input::{FxHashMap, Labels, METRIC_NAME, STALE_NAN};
 use crate::rule::Rule;
@@ -16,8 +17,17 @@ struct Slot {
     ts: i64,
 }
 
-/// One buffered write: series, time, value.
-pub(crate) type BufferedWrite = (Labels, i64, f64);
+/// One buffered write.
+pub(crate) struct BufferedWrite {
+    /// The series' store id when the writing rule knew it (valid in the store's current
+    /// epoch: nothing renumbers ids during an evaluation).
+    id: Option<SeriesId>,
+    labels: Labels,
+    ts: i64,
+    v: f64,
+    /// index of the writing rule in its group (to tell it the id of a new series)
+    rule: usize,
+}
 
 /// Where an evaluation reads from and writes to: the store directly, or the store read-only
 /// with the writes collected in a buffer (groups evaluated concurrently; the buffers are
@@ -31,6 +41,8 @@ pub(crate) enum Out<'a> {
         store: &'a Store,
         /// The writes, in the order they were made.
         writes: &'a mut Vec<BufferedWrite>,
+        /// The rule being evaluated (index in its group).
+        rule: usize,
     },
 }
 
@@ -40,6 +52,13 @@ impl Out<'_> {
         match self {
             Out::Direct(s) => s,
             Out::Buffered { store, .. } => store,
+        }
+    }
+
+    /// Sets the index of the rule whose writes follow.
+    pub(crate) fn set_rule(&mut self, ri: usize) {
+        if let Out::Buffered { rule, .. } = self {
+            *rule = ri;
         }
     }
 
@@ -54,16 +73,41 @@ impl Out<'_> {
                 // rejections (a rule re-evaluated at an older time) are not the rule's error
                 let _ = store.add_sample_at(slot.id, ts, v);
             }
-            Out::Buffered { writes, .. } => writes.push((labels.clone(), ts, v)),
+            Out::Buffered {
+                store,
+                writes,
+                rule,
+            } => writes.push(BufferedWrite {
+                id: (slot.epoch == store.epoch()).then_some(slot.id),
+                labels: labels.clone(),
+                ts,
+                v,
+                rule: *rule,
+            }),
         }
     }
 }
 
-/// Applies buffered writes to the store in order (as [`Out::Direct`] would have made them).
-pub(crate) fn apply(store: &mut Store, writes: Vec<BufferedWrite>) {
-    for (labels, ts, v) in writes {
-        let id = store.series_id(&labels);
-        let _ = store.add_sample_at(id, ts, v);
+/// Applies buffered writes of one group to the store in order (as [`Out::Direct`] would have
+/// made them) and tells the group's rules the ids of series they wrote for the first time.
+pub(crate) fn apply(store: &mut Store, rules: &mut [RuleState], writes: Vec<BufferedWrite>) {
+    let epoch = store.epoch();
+    for w in writes {
+        let id = match w.id {
+            Some(id) => id,
+            None => {
+                let id = store.series_id(&w.labels);
+                if let Some(slot) = rules
+                    .get_mut(w.rule)
+                    .and_then(|r| r.written.slots.get_mut(&w.labels))
+                {
+                    slot.id = id;
+                    slot.epoch = epoch;
+                }
+                id
+            }
+        };
+        let _ = store.add_sample_at(id, w.ts, w.v);
     }
 }
 

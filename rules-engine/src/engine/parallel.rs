@@ -144,6 +144,9 @@ pub(crate) fn runs(
     out
 }
 
+/// A split into runs for some groups and thread count: (groups, threads, runs).
+pub(crate) type RunsCache = (Vec<usize>, usize, Vec<std::ops::Range<usize>>);
+
 /// What one group's evaluation produced, applied after the run.
 #[derive(Default)]
 struct GroupResult {
@@ -157,14 +160,33 @@ impl Engine {
     /// runs of independent groups on up to `eval_threads` threads.
     pub(super) fn eval_groups(&mut self, gis: &[usize], ts: i64, out: &mut Vec<Transition>) {
         let threads = self.config.eval_threads.max(1);
-        for r in runs(&self.deps, gis, threads) {
+        // the split is the same at every evaluation of the same groups: keep the last one
+        let cached = self
+            .runs_cache
+            .as_ref()
+            .filter(|(g, t, _)| g.as_slice() == gis && *t == threads);
+        let split = match cached {
+            Some((_, _, r)) => r.clone(),
+            None => {
+                let r = runs(&self.deps, gis, threads);
+                self.runs_cache = Some((gis.to_vec(), threads, r.clone()));
+                r
+            }
+        };
+        for r in split {
             if r.len() == 1 {
+                let gi = gis[r.start];
                 let mut store = Out::Direct(&mut self.store);
+                // rules of a self-contained group read nothing the group writes: they can
+                // share subexpression results
+                let shared = (self.share_subexpressions && self.deps[gi].self_contained)
+                    .then(crate::eval::SharedResults::new);
                 eval_group(
                     &self.config,
-                    &mut self.groups[gis[r.start]],
+                    &mut self.groups[gi],
                     &mut store,
                     ts,
+                    shared.as_ref(),
                     out,
                     &mut self.diagnostics,
                 );
@@ -179,6 +201,7 @@ impl Engine {
     fn eval_run(&mut self, run: &[usize], ts: i64, threads: usize, out: &mut Vec<Transition>) {
         let config = &self.config;
         let store = &self.store;
+        let share = self.share_subexpressions;
         let mut jobs: Vec<(&mut GroupState, GroupResult)> = self
             .groups
             .iter_mut()
@@ -203,16 +226,20 @@ impl Engine {
             rest = b;
         }
         let work = |chunk: &mut [(&mut GroupState, GroupResult)]| {
+            // the store does not change during the run: one set of shared results per thread
+            let shared = crate::eval::SharedResults::new();
             for (g, res) in chunk.iter_mut() {
                 let mut o = Out::Buffered {
                     store,
                     writes: &mut res.writes,
+                    rule: 0,
                 };
                 eval_group(
                     config,
                     g,
                     &mut o,
                     ts,
+                    share.then_some(&shared),
                     &mut res.transitions,
                     &mut res.diagnostics,
                 );
@@ -228,11 +255,10 @@ impl Engine {
                 work(c);
             }
         });
-        let results: Vec<GroupResult> = jobs.into_iter().map(|(_, r)| r).collect();
-        for r in results {
+        for (g, r) in jobs {
             out.extend(r.transitions);
             self.diagnostics.extend(r.diagnostics);
-            output::apply(&mut self.store, r.writes);
+            output::apply(&mut self.store, &mut g.rules, r.writes);
         }
     }
 }

@@ -14,10 +14,12 @@ mod functions;
 mod logs;
 mod prefilter;
 mod select;
+mod shared;
 mod store;
 
 pub(crate) use logs::{parse_bytes, parse_go_duration};
 pub use prefilter::LogPrefilter;
+pub use shared::SharedResults;
 pub(crate) use store::SeriesId;
 pub use store::{Rejected, Store};
 
@@ -123,6 +125,26 @@ pub fn eval_instant_with(
         t: t_ms,
         opts: *opts,
         budget: &budget,
+        shared: None,
+    }
+    .eval(expr)
+}
+
+/// [`eval_instant`] reusing (and filling) `shared` results of subexpressions: the caller
+/// guarantees that what they read did not change since they were computed.
+pub(crate) fn eval_instant_shared(
+    expr: &Expr,
+    store: &Store,
+    t_ms: i64,
+    shared: &SharedResults,
+) -> Result<Value, EvalError> {
+    let budget = std::cell::Cell::new(MAX_SUBQUERY_STEPS_TOTAL);
+    Ctx {
+        store,
+        t: t_ms,
+        opts: EvalOptions::default(),
+        budget: &budget,
+        shared: Some(shared),
     }
     .eval(expr)
 }
@@ -197,10 +219,34 @@ pub(crate) struct Ctx<'s> {
     pub opts: EvalOptions,
     /// subquery steps left for this evaluation (nested subqueries multiply)
     pub budget: &'s std::cell::Cell<i64>,
+    /// results of shareable subexpressions, when the caller allows reusing them
+    pub shared: Option<&'s SharedResults>,
 }
 
 impl Ctx<'_> {
     pub(crate) fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
+        if let Some(sh) = self.shared
+            && shared::shareable(e)
+        {
+            return sh
+                .get_or_eval(e, self.t, || self.eval_vector_uncached(e))
+                .map(Value::Vector);
+        }
+        self.eval_uncached(e)
+    }
+
+    /// [`Ctx::eval`] of a node that yields an instant vector, without sharing it.
+    fn eval_vector_uncached(&self, e: &Expr) -> Result<Vec<Sample>, EvalError> {
+        match self.eval_uncached(e)? {
+            Value::Vector(v) => Ok(v),
+            other => Err(EvalError::Invalid(format!(
+                "expected instant vector, got {}",
+                type_name(&other)
+            ))),
+        }
+    }
+
+    fn eval_uncached(&self, e: &Expr) -> Result<Value, EvalError> {
         match e {
             Expr::Number(v) => Ok(Value::Scalar(*v)),
             Expr::String(s) => Ok(Value::String(s.clone())),
@@ -277,7 +323,7 @@ impl Ctx<'_> {
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids.iter() {
             let s = self.store.series(id);
-            let idx = s.samples.partition_point(|&(t, _)| t <= reft);
+            let idx = store::first_at_or_after(&s.samples, reft.saturating_add(1));
             if idx == 0 {
                 continue;
             }
@@ -330,13 +376,9 @@ impl Ctx<'_> {
         let mut buf: Vec<(i64, f64)> = Vec::new();
         for &id in ids {
             let s = self.store.series(id);
-            let from = s.samples.partition_point(|&(t, _)| t < mint);
+            let from = store::first_at_or_after(&s.samples, mint);
             let rest = &s.samples[from..];
-            // the window usually ends at the newest sample (streaming) or a few samples on
-            let to = match rest.last() {
-                Some(&(t, _)) if t <= maxt => rest.len(),
-                _ => rest.partition_point(|&(t, _)| t <= maxt),
-            };
+            let to = store::first_at_or_after(rest, maxt.saturating_add(1));
             let window = &rest[..to];
             let points = if s.stale == 0 {
                 window
@@ -385,6 +427,7 @@ impl Ctx<'_> {
                 t,
                 opts: self.opts,
                 budget: self.budget,
+                shared: None,
             };
             match ctx.eval(&sq.expr)? {
                 Value::Vector(v) => {

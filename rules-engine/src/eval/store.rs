@@ -70,6 +70,38 @@ impl MemSeries {
     }
 }
 
+/// The index of the first sample at or after `t` in time-ordered `samples` (their
+/// `partition_point(|s| s.0 < t)`). Series are usually scraped at a steady interval, so the
+/// index is guessed from the first and last timestamps and corrected by a few steps; a binary
+/// search finishes when the guess is far off.
+pub(crate) fn first_at_or_after(samples: &[(i64, f64)], t: i64) -> usize {
+    let n = samples.len();
+    match (samples.first(), samples.last()) {
+        (Some(&(first, _)), Some(&(last, _))) if first < t && last >= t => {
+            // the answer is in 1..n; last > first
+            let frac = (t - first) as f64 / (last - first) as f64;
+            let mut i = ((frac * (n - 1) as f64) as usize).min(n - 1);
+            for _ in 0..4 {
+                if samples[i].0 < t {
+                    // samples[n - 1] >= t, so i + 1 < n
+                    if samples[i + 1].0 >= t {
+                        return i + 1;
+                    }
+                    i += 1;
+                } else {
+                    if i == 0 || samples[i - 1].0 < t {
+                        return i;
+                    }
+                    i -= 1;
+                }
+            }
+            samples.partition_point(|&(ts, _)| ts < t)
+        }
+        (Some(&(first, _)), _) if first >= t => 0,
+        _ => n,
+    }
+}
+
 /// One log stream: labels and time-ordered lines.
 pub(crate) struct LogStream {
     pub labels: Labels,
@@ -473,6 +505,40 @@ mod tests {
 
     fn l(s: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(s.iter().copied())
+    }
+
+    #[test]
+    fn first_at_or_after_agrees_with_partition_point() {
+        let regular: Vec<(i64, f64)> = (0..61).map(|i| (i * 60_000, 0.0)).collect();
+        let mut irregular: Vec<(i64, f64)> = Vec::new();
+        let mut t = -5_000;
+        for i in 0..200i64 {
+            t += 1 + (i * 7919) % 9_000 + if i % 50 == 0 { 600_000 } else { 0 };
+            irregular.push((t, 0.0));
+        }
+        for samples in [&regular[..], &irregular[..], &regular[..1], &[]] {
+            let lo = samples.first().map_or(0, |s| s.0) - 100_000;
+            let hi = samples.last().map_or(0, |s| s.0) + 100_000;
+            let mut q = lo;
+            while q <= hi {
+                assert_eq!(
+                    first_at_or_after(samples, q),
+                    samples.partition_point(|s| s.0 < q),
+                    "t = {q} over {} samples",
+                    samples.len()
+                );
+                q += 997;
+            }
+            for s in samples {
+                for d in [-1, 0, 1] {
+                    let q = s.0 + d;
+                    assert_eq!(
+                        first_at_or_after(samples, q),
+                        samples.partition_point(|x| x.0 < q)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -56,7 +56,16 @@ fn pairs(n: Option<&Node>) -> Vec<(String, String)> {
 /// promtool's errors for rule file `file` with text `src`, each prefixed `file: ` (empty when
 /// promtool accepts the file).
 pub(crate) fn rule_file_errors(file: &str, src: &str) -> Vec<String> {
-    let root = match yaml::parse(src) {
+    rule_file_errors_parsed(file, src, &yaml::parse(src))
+}
+
+/// [`rule_file_errors`] with the text already parsed.
+pub(crate) fn rule_file_errors_parsed(
+    file: &str,
+    src: &str,
+    parsed: &Result<Node, yaml::YamlError>,
+) -> Vec<String> {
+    let root = match parsed {
         Ok(r) => r,
         Err(e) if e.message.starts_with("mapping key ") => {
             // yaml.v3 reports a repeated key as a type error of the typed decode only
@@ -68,13 +77,13 @@ pub(crate) fn rule_file_errors(file: &str, src: &str) -> Vec<String> {
         }
         Err(e) => {
             // rulefmt decodes the text twice (typed, then as nodes): both fail alike
-            let m = format!("{file}: {}", goyaml::syntax_message(&e, src, Dialect::V3));
+            let m = format!("{file}: {}", goyaml::syntax_message(e, src, Dialect::V3));
             return vec![m.clone(), m];
         }
     };
     let mut errs = Vec::new();
     for (ty, strict) in [(&RULE_FILE, true), (&RULE_FILE_NODES, false)] {
-        if let Some(m) = goyaml::decode(&root, ty, Dialect::V3, strict).message() {
+        if let Some(m) = goyaml::decode(root, ty, Dialect::V3, strict).message() {
             errs.push(format!("{file}: {m}"));
         }
     }

@@ -1,6 +1,7 @@
-//! Concurrent group evaluation gives the sequential result: which groups may run together
-//! (reads and writes of groups and rules), and the same transitions, diagnostics and stored
-//! series with 1, 2 and 3 threads on rule sets with dependent and independent groups.
+//! Concurrent group evaluation and shared subexpression results give the sequential result:
+//! which groups may run together (reads and writes of groups and rules), and the same
+//! transitions, diagnostics and stored series with 1, 2 and 3 threads, with and without
+//! sharing, on rule sets with dependent and independent groups and repeated expressions.
 
 use super::{GroupDeps, group_deps, runs};
 use crate::engine::{Engine, EngineConfig, Event, rule_states};
@@ -19,6 +20,12 @@ const DEPENDENT: &str = "groups:
   - alert: XHigh
     expr: x > 4
     for: 30s
+  - alert: JobXHigh
+    expr: sum by (job) (x) > 8
+  - record: x:rate
+    expr: rate(x[1m])
+  - alert: XRate
+    expr: rate(x[1m]) > 0.05
 - name: b
   rules:
   - record: job:x:double
@@ -58,6 +65,20 @@ const DEPENDENT: &str = "groups:
     expr: increase(y[1m])
   - alert: Z
     expr: absent(nothing)
+- name: i
+  rules:
+  - record: y:sum:rate
+    expr: sum(rate(y:sum[2m]))
+  - record: y:sum
+    expr: sum by (job) (rate(y[1m]))
+  - record: y:sum:rate2
+    expr: sum(rate(y:sum[2m]))
+  - alert: YSum
+    expr: sum by (job) (rate(y[1m])) > 0.1
+  - alert: YSumStale
+    expr: y:sum > 0.1
+  - record: y:sum2
+    expr: sum by (job) (rate(y[1m]))
 ";
 
 /// Groups that only read the input series: all of them can run together.
@@ -86,6 +107,16 @@ const INDEPENDENT: &str = "groups:
   rules:
   - alert: Many
     expr: count(x) > 2
+  - alert: YRateHigh
+    expr: rate(y[1m]) > 0.3
+    for: 30s
+  - record: job:y:rate2
+    expr: sum by (job) (rate(y[2m]))
+  - alert: JobRate
+    expr: sum by (job) (rate(y[2m])) > 0.2
+  - alert: YRateLow
+    expr: rate(y[1m]) < 0.1
+    annotations: {s: '{{ $value }}'}
 ";
 
 fn deps(src: &str) -> Vec<GroupDeps> {
@@ -101,7 +132,12 @@ fn runs_split_where_a_group_reads_what_an_earlier_one_writes() {
     let all: Vec<usize> = (0..d.len()).collect();
     // a alone (b reads it); b and c read their own earlier rules; d writes ALERTS, which e
     // reads; f, g, h read nothing written before them within the run
-    assert_eq!(runs(&d, &all, 2), vec![0..1, 1..2, 2..3, 3..4, 4..5, 5..8]);
+    assert_eq!(
+        runs(&d, &all, 2),
+        vec![0..1, 1..2, 2..3, 3..4, 4..5, 5..8, 8..9]
+    );
+    assert!(d[0].self_contained, "a's rules read only x");
+    assert!(!d[8].self_contained, "YSumStale reads y:sum");
     assert!(runs(&d, &all, 1).iter().all(|r| r.len() == 1));
     let d = deps(INDEPENDENT);
     assert_eq!(runs(&d, &[0, 1, 2, 3], 2), vec![0..4]);
@@ -137,15 +173,19 @@ fn dump(e: &Engine, t: i64) -> Vec<String> {
 
 /// Feeds the same input to engines with 1, 2 and 3 threads and compares everything they
 /// produce at each step; returns the number of transitions seen.
+/// The first engine evaluates every subexpression itself (no shared results).
 fn same_with_any_threads(rules: &str, all_at: bool) -> usize {
-    let mut engines: Vec<Engine> = [1, 2, 3]
+    let mut engines: Vec<Engine> = [1, 1, 2, 3]
         .into_iter()
-        .map(|n| {
+        .enumerate()
+        .map(|(i, n)| {
             let config = EngineConfig {
                 eval_threads: n,
                 ..Default::default()
             };
-            Engine::new(load_rule_file("t.yml", rules).unwrap(), config)
+            let mut e = Engine::new(load_rule_file("t.yml", rules).unwrap(), config);
+            e.share_subexpressions = i > 0;
+            e
         })
         .collect();
     let mut transitions = 0;
@@ -181,20 +221,10 @@ fn same_with_any_threads(rules: &str, all_at: bool) -> usize {
             .collect();
         transitions += results[0].0.len();
         for (n, r) in results.iter().enumerate().skip(1) {
-            assert_eq!(
-                r.0,
-                results[0].0,
-                "transitions at {t} with {} threads",
-                n + 1
-            );
-            assert_eq!(
-                r.1,
-                results[0].1,
-                "diagnostics at {t} with {} threads",
-                n + 1
-            );
-            assert_eq!(r.2, results[0].2, "series at {t} with {} threads", n + 1);
-            assert_eq!(r.3, results[0].3, "errors at {t} with {} threads", n + 1);
+            assert_eq!(r.0, results[0].0, "transitions at {t}, engine {n}");
+            assert_eq!(r.1, results[0].1, "diagnostics at {t}, engine {n}");
+            assert_eq!(r.2, results[0].2, "series at {t}, engine {n}");
+            assert_eq!(r.3, results[0].3, "errors at {t}, engine {n}");
         }
     }
     transitions
