@@ -465,7 +465,7 @@ fn writer_batches_take_outcomes_first_then_slices_of_the_rest() {
             })
             .collect()
     };
-    let first = writer::take_batch(&mut queued);
+    let first = writer::take_batch(&mut queued, 256);
     assert_eq!(
         shape(&first),
         [
@@ -475,7 +475,7 @@ fn writer_batches_take_outcomes_first_then_slices_of_the_rest() {
             "{}:{alertname=\"C0\"}"
         ]
     );
-    let second = writer::take_batch(&mut queued);
+    let second = writer::take_batch(&mut queued, 256);
     assert_eq!(
         shape(&second),
         ["{}:{alertname=\"D0\"}", "{}:{alertname=\"E0\"}"]

@@ -23,12 +23,15 @@ pub(super) type Reply<T> = Box<dyn FnOnce(Result<T, OutboxError>) + Send>;
 /// Most operations in one transaction (bounds how long one batch holds its callers).
 const MAX_BATCH: usize = 1024;
 
-/// A batch stops taking operations once it holds this many notifications and outcomes. Nothing
-/// of a batch can be delivered before its commit, so a burst committed in slices reaches the
-/// dispatcher slice by slice and its deliveries overlap the writing of the rest, where one huge
-/// transaction would hold every entry back until the last one is written. Slices of a few hundred
-/// keep the per-commit sync a small share.
-const MAX_BATCH_ITEMS: usize = 256;
+/// A batch stops taking operations once it holds this many notifications and outcomes, when the
+/// writer has just been idle. Nothing of a batch can be delivered before its commit, so the first
+/// slice of a burst is small and its deliveries start while the rest is being written; each
+/// following batch (the writer busy throughout) may be twice as large, up to
+/// [`MAX_SLICE_ITEMS`], so a long burst needs few commits (each one a disk sync).
+const FIRST_SLICE_ITEMS: usize = 256;
+
+/// The largest slice a busy writer grows to.
+const MAX_SLICE_ITEMS: usize = 4096;
 
 /// A notification to store, prepared by the caller (off the writer thread): serialized, its
 /// alert set hashed.
@@ -131,33 +134,43 @@ enum Failed {
 /// Each batch takes every queued delivery outcome first (they are small, and an outcome can only
 /// be queued after its notification committed, so this never reorders writes to one entry; until
 /// they commit, the dispatcher holds back further attempts), then the other operations in arrival
-/// order: at least one, and more up to [`MAX_BATCH_ITEMS`].
+/// order: at least one, and more up to a slice of [`FIRST_SLICE_ITEMS`] after an idle moment,
+/// doubling while the writer stays busy.
 pub(super) fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, path: String) {
     let w = Writer { path };
     let mut queued: VecDeque<Op> = VecDeque::new();
     let mut open = true;
+    let mut slice = FIRST_SLICE_ITEMS;
     loop {
+        let mut drain = |queued: &mut VecDeque<Op>| {
+            while open {
+                match rx.try_recv() {
+                    Ok(op) => queued.push_back(op),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => open = false,
+                }
+            }
+        };
+        drain(&mut queued);
         if queued.is_empty() {
+            // Idle: the next burst starts with a small slice.
+            slice = FIRST_SLICE_ITEMS;
             match rx.recv() {
                 Ok(op) => queued.push_back(op),
                 Err(_) => return,
             }
+            drain(&mut queued);
         }
-        while open {
-            match rx.try_recv() {
-                Ok(op) => queued.push_back(op),
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => open = false,
-            }
-        }
-        let batch = take_batch(&mut queued);
+        let batch = take_batch(&mut queued, slice);
         w.commit_batch(&mut conn, batch);
+        // Still busy after this batch: the next slice may be larger.
+        slice = (slice * 2).min(MAX_SLICE_ITEMS);
     }
 }
 
 /// The next batch out of `queued`: every outcome, then the other operations in order (at least
-/// one; more while the batch holds fewer than [`MAX_BATCH_ITEMS`] items).
-pub(super) fn take_batch(queued: &mut VecDeque<Op>) -> Vec<Op> {
+/// one; more while the batch holds fewer than `slice` items).
+pub(super) fn take_batch(queued: &mut VecDeque<Op>, slice: usize) -> Vec<Op> {
     let mut batch = Vec::new();
     let mut rest = VecDeque::with_capacity(queued.len());
     for op in queued.drain(..) {
@@ -169,7 +182,7 @@ pub(super) fn take_batch(queued: &mut VecDeque<Op>) -> Vec<Op> {
     // At least one other operation per batch, so outcomes never starve enqueues.
     let mut items: usize = batch.iter().map(Op::items).sum();
     let mut taken = 0;
-    while batch.len() < MAX_BATCH && (taken == 0 || items < MAX_BATCH_ITEMS) {
+    while batch.len() < MAX_BATCH && (taken == 0 || items < slice) {
         let Some(op) = rest.pop_front() else {
             break;
         };
