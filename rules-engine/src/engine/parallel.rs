@@ -202,33 +202,26 @@ impl Engine {
         let config = &self.config;
         let store = &self.store;
         let share = self.share_subexpressions;
-        let mut jobs: Vec<(&mut GroupState, GroupResult)> = self
+        // each group is taken by the next free thread (groups differ in cost: how many
+        // alerts they hold, how many series their selectors match)
+        let jobs: Vec<std::sync::Mutex<(&mut GroupState, GroupResult)>> = self
             .groups
             .iter_mut()
             .enumerate()
             .filter(|(gi, _)| run.binary_search(gi).is_ok())
-            .map(|(_, g)| (g, GroupResult::default()))
+            .map(|(_, g)| std::sync::Mutex::new((g, GroupResult::default())))
             .collect();
-        // contiguous chunks of about equal rule counts, one per thread
-        let total: usize = jobs.iter().map(|(g, _)| g.rules.len().max(1)).sum();
-        let per = total.div_ceil(threads.min(jobs.len()));
-        let mut chunks: Vec<&mut [(&mut GroupState, GroupResult)]> = Vec::new();
-        let mut rest = jobs.as_mut_slice();
-        while !rest.is_empty() {
-            let mut n = 0;
-            let mut rules = 0;
-            while n < rest.len() && (n == 0 || rules + rest[n].0.rules.len().max(1) <= per) {
-                rules += rest[n].0.rules.len().max(1);
-                n += 1;
-            }
-            let (a, b) = rest.split_at_mut(n);
-            chunks.push(a);
-            rest = b;
-        }
-        let work = |chunk: &mut [(&mut GroupState, GroupResult)]| {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
             // the store does not change during the run: one set of shared results per thread
             let shared = crate::eval::SharedResults::new();
-            for (g, res) in chunk.iter_mut() {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else {
+                    break;
+                };
+                let mut job = job.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let (g, res) = &mut *job;
                 let mut o = Out::Buffered {
                     store,
                     writes: &mut res.writes,
@@ -246,16 +239,15 @@ impl Engine {
             }
         };
         std::thread::scope(|s| {
-            let mut it = chunks.into_iter();
-            let first = it.next();
-            for chunk in it {
-                s.spawn(move || work(chunk));
+            for _ in 1..threads.min(jobs.len()) {
+                s.spawn(work);
             }
-            if let Some(c) = first {
-                work(c);
-            }
+            work();
         });
-        for (g, r) in jobs {
+        for job in jobs {
+            let (g, r) = job
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             out.extend(r.transitions);
             self.diagnostics.extend(r.diagnostics);
             output::apply(&mut self.store, &mut g.rules, r.writes);
