@@ -220,7 +220,9 @@ impl Engine {
                 let Some(job) = jobs.get(i) else {
                     break;
                 };
-                let mut job = job.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut job = job
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let (g, res) = &mut *job;
                 let mut o = Out::Buffered {
                     store,
