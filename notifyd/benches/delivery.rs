@@ -7,7 +7,8 @@
 //! webhook POST. Both post to the same axum receiver. Throughput is a burst of `N` distinct
 //! groups, handed over as `N / 100` concurrent calls of 100 alerts each to both systems (a c5
 //! call returns once its notifications are committed); latency is measured one notification at
-//! a time (paced), so it is the unloaded path.
+//! a time (paced), so it is the unloaded path. Each system first gets an untimed warm-up of 100
+//! notifications (connections opened, first pages written).
 //!
 //! Run: `cargo bench -p notifyd --bench delivery`
 //! (`C5_BENCH_N` sets the burst size, default 2000; `C5_BENCH_CONCURRENCY` the dispatcher's
@@ -118,6 +119,9 @@ async fn wait_for(arrivals: &Arrivals, target: usize, timeout: Duration) -> Inst
     }
 }
 
+/// Notifications sent through each system before its timed burst.
+const WARM_UP: usize = 100;
+
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -204,6 +208,13 @@ async fn c5_run(
     let (h, join) = Dispatcher::new(outbox, [("t".to_owned(), notifier)].into(), config)
         .start(std::future::pending());
     let tag = format!("{durability:?}");
+    // Warm-up, not timed (both systems get one): connections opened, first pages written.
+    let base = arrivals.count.load(Ordering::Acquire);
+    let warm = (0..WARM_UP)
+        .map(|i| ("t".to_owned(), notification(&format!("c5-{tag}-warm-{i}"))))
+        .collect();
+    h.enqueue_many_async(warm).await.unwrap();
+    wait_for(arrivals, base + WARM_UP, Duration::from_secs(30)).await;
     // Throughput: a burst of n distinct groups.
     let names: Vec<String> = (0..n).map(|i| format!("c5-{tag}-burst-{i}")).collect();
     let recv_stat = arrivals.thread_stat.get().unwrap();
@@ -324,6 +335,14 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
     .unwrap();
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{am_port}/api/v2/alerts");
+    // Warm-up, not timed, as for c5.
+    let base = arrivals.count.load(Ordering::Acquire);
+    let warm: Vec<_> = (0..WARM_UP)
+        .map(|i| am_alert(&format!("am-warm-{i}")))
+        .collect();
+    let r = client.post(&url).json(&warm).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    wait_for(arrivals, base + WARM_UP, Duration::from_secs(30)).await;
     let names: Vec<String> = (0..n).map(|i| format!("am-burst-{i}")).collect();
     let am_stat = format!("/proc/{}/stat", server.pid());
     let recv_stat = arrivals.thread_stat.get().unwrap();
