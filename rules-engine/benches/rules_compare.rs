@@ -7,7 +7,8 @@
 //!     patterns.
 //!
 //! `cargo bench -p rules-engine --bench rules_compare` runs the full sizes; without `--bench`
-//! (as a test) it runs tiny sizes as a smoke test. Generated files live in a temp dir.
+//! (as a test) it runs tiny sizes as a smoke test. Generated files live in a temp dir
+//! (`RULES_BENCH_KEEP=DIR` also writes (a)'s files there); `RULES_BENCH=ab` runs only (a), (b).
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark report printed to stdout
 #![allow(clippy::disallowed_methods)] // wall-clock timing is what a benchmark measures
 #![allow(missing_docs)]
@@ -148,9 +149,16 @@ fn bench_unittest(full: bool) {
     );
     let path = dir.path().join("test.yml");
     std::fs::write(&path, &test).unwrap();
+    // RULES_BENCH_KEEP=DIR leaves a copy of the files for profiling (`notifyd test rules`)
+    if let Ok(keep) = std::env::var("RULES_BENCH_KEEP") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(format!("{keep}/rules.yml"), &rules).unwrap();
+        std::fs::write(format!("{keep}/test.yml"), &test).unwrap();
+    }
     let p = path.display().to_string();
     let t0 = Instant::now();
     let cpu0 = thread_cpu_ns();
+    // one thread: the sequential CPU cost
     let report = unittest::run_file(&p, &FsFiles);
     let inproc = t0.elapsed();
     let inproc_cpu = thread_cpu_ns()
@@ -161,15 +169,22 @@ fn bench_unittest(full: bool) {
         let p = format!("{dir}/release/notifyd");
         std::path::Path::new(&p).exists().then_some(p)
     });
+    // the median of 3 runs (by wall clock): one run is short and easily disturbed
     let bin = notifyd.map(|b| {
-        let c0 = children_cpu();
-        let t0 = Instant::now();
-        let out = Command::new(&b)
-            .args(["test", "rules"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        (t0.elapsed(), out.status.code(), children_cpu() - c0)
+        let mut runs: Vec<_> = (0..3)
+            .map(|_| {
+                let c0 = children_cpu();
+                let t0 = Instant::now();
+                let out = Command::new(&b)
+                    .args(["test", "rules"])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                (t0.elapsed(), out.status.code(), children_cpu() - c0)
+            })
+            .collect();
+        runs.sort_by_key(|r| r.0);
+        runs[1]
     });
     let c0 = children_cpu();
     let t0 = Instant::now();
@@ -185,14 +200,14 @@ fn bench_unittest(full: bool) {
         minutes + 1
     );
     println!(
-        "    in-process runner      {:>9.3} s wall, {:.3} s CPU  (verdict: {})",
+        "    in-process, 1 thread   {:>9.3} s wall, {:.3} s CPU  (verdict: {})",
         secs(inproc),
         inproc_cpu.map_or(f64::NAN, secs),
         if report.passed() { "pass" } else { "fail" }
     );
     match &bin {
         Some((t, code, cpu)) => println!(
-            "    notifyd test rules     {:>9.3} s wall, {:.2} s CPU  (exit {code:?})",
+            "    notifyd test rules     {:>9.3} s wall, {:.2} s CPU  (exit {code:?}; median of 3)",
             secs(*t),
             secs(*cpu)
         ),

@@ -120,6 +120,8 @@ pub struct Engine {
     /// reuse results of subexpressions within self-contained groups (tests turn it off to
     /// compare)
     share_subexpressions: bool,
+    /// shareable subexpressions that occur more than once in the rule set
+    repeated: eval::Repeated,
 }
 
 fn rule_states(groups: Vec<Group>) -> Vec<GroupState> {
@@ -162,6 +164,7 @@ impl Engine {
             deps: Vec::new(),
             runs_cache: None,
             share_subexpressions: true,
+            repeated: eval::Repeated::default(),
         };
         e.rebuild();
         e
@@ -191,6 +194,12 @@ impl Engine {
             .map(|g| parallel::group_deps(g, self.config.write_alert_series))
             .collect();
         self.runs_cache = None;
+        self.repeated = eval::repeated_nodes(
+            self.groups
+                .iter()
+                .flat_map(|g| &g.rules)
+                .map(|r| &r.rule.expr),
+        );
         self.log_rules = log_exprs.len();
         self.prefilter = LogPrefilter::new(log_exprs);
         self.store.set_retention(

@@ -180,7 +180,7 @@ impl Engine {
                 // rules of a self-contained group read nothing the group writes: they can
                 // share subexpression results
                 let shared = (self.share_subexpressions && self.deps[gi].self_contained)
-                    .then(crate::eval::SharedResults::new);
+                    .then(|| crate::eval::SharedResults::new(self.repeated.clone()));
                 eval_group(
                     &self.config,
                     &mut self.groups[gi],
@@ -202,6 +202,7 @@ impl Engine {
         let config = &self.config;
         let store = &self.store;
         let share = self.share_subexpressions;
+        let repeated = &self.repeated;
         // each group is taken by the next free thread (groups differ in cost: how many
         // alerts they hold, how many series their selectors match)
         let jobs: Vec<std::sync::Mutex<(&mut GroupState, GroupResult)>> = self
@@ -214,7 +215,7 @@ impl Engine {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let work = || {
             // the store does not change during the run: one set of shared results per thread
-            let shared = crate::eval::SharedResults::new();
+            let shared = crate::eval::SharedResults::new(repeated.clone());
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else {

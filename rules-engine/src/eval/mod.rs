@@ -19,7 +19,7 @@ mod store;
 
 pub(crate) use logs::{parse_bytes, parse_go_duration};
 pub use prefilter::LogPrefilter;
-pub use shared::SharedResults;
+pub(crate) use shared::{Repeated, SharedResults, repeated_nodes};
 pub(crate) use store::SeriesId;
 pub use store::{Rejected, Store};
 

@@ -10,7 +10,9 @@
 //! shared: they are the expensive nodes, and they consume no subquery budget.
 
 use std::cell::RefCell;
-use std::hash::{Hash, Hasher};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::Arc;
 
 use super::Sample;
 use crate::input::{FxHashMap, FxHasher};
@@ -19,16 +21,43 @@ use crate::syntax::{AggOp, Expr, ValueType, VectorSelector};
 /// One shared result: the node, its evaluation time, its value.
 type Entry = (Expr, i64, Vec<Sample>);
 
+/// Hashes of the shareable nodes that occur more than once in a rule set: only their results
+/// are kept (a node that occurs once would only cost a copy).
+pub(crate) type Repeated = Arc<HashSet<u64, BuildHasherDefault<FxHasher>>>;
+
+/// The [`Repeated`] set of some expressions (each with all its subexpressions).
+pub(crate) fn repeated_nodes<'a>(exprs: impl IntoIterator<Item = &'a Expr>) -> Repeated {
+    let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+    for e in exprs {
+        e.walk(&mut |x| {
+            if shareable(x) {
+                *counts.entry(node_hash(x)).or_default() += 1;
+            }
+        });
+    }
+    Arc::new(
+        counts
+            .into_iter()
+            .filter(|&(_, n)| n > 1)
+            .map(|(h, _)| h)
+            .collect(),
+    )
+}
+
 /// Shared subexpression results (one evaluation time or several; keyed by time).
 #[derive(Default)]
-pub struct SharedResults {
+pub(crate) struct SharedResults {
+    repeated: Repeated,
     map: RefCell<FxHashMap<u64, Vec<Entry>>>,
 }
 
 impl SharedResults {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty set keeping the results of the `repeated` nodes.
+    pub(crate) fn new(repeated: Repeated) -> Self {
+        SharedResults {
+            repeated,
+            map: RefCell::default(),
+        }
     }
 
     /// The result of `e` at `t`, computed by `f` the first time.
@@ -38,9 +67,13 @@ impl SharedResults {
         t: i64,
         f: impl FnOnce() -> Result<Vec<Sample>, E>,
     ) -> Result<Vec<Sample>, E> {
+        let node = node_hash(e);
+        if !self.repeated.contains(&node) {
+            return f();
+        }
         let mut h = FxHasher::default();
+        h.write_u64(node);
         h.write_i64(t);
-        hash_expr(e, &mut h);
         let key = h.finish();
         if let Some(list) = self.map.borrow().get(&key)
             && let Some((_, _, v)) = list.iter().find(|(x, xt, _)| *xt == t && x == e)
@@ -82,6 +115,12 @@ fn hash_selector(vs: &VectorSelector, h: &mut FxHasher) {
         m.value.hash(h);
     }
     vs.offset_ms.hash(h);
+}
+
+fn node_hash(e: &Expr) -> u64 {
+    let mut h = FxHasher::default();
+    hash_expr(e, &mut h);
+    h.finish()
 }
 
 /// A hash of the parts of a shareable node that tell nodes apart (equal nodes hash equally;
