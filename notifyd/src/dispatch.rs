@@ -2,9 +2,10 @@
 //! deadlines, dead-lettering and per-target rate limits.
 //!
 //! One scheduler task owns the in-memory schedule (a min-heap of next-attempt times over the pending
-//! entries); each attempt runs in its own task and reports back over a channel. Outcomes that
-//! arrive together are handed to the outbox's writer thread as one batch without waiting for the
-//! commit: the scheduler keeps launching attempts meanwhile (a target's concurrency slot is free
+//! entries); each attempt runs in its own task and reports back over a channel. Outcomes are
+//! handed to the outbox's writer thread as one batch without waiting for the commit, one batch in
+//! flight at a time (the next gathers meanwhile, so one hand-off per commit, not per outcome):
+//! the scheduler keeps launching attempts meanwhile (a target's concurrency slot is free
 //! once its request is answered), and acts on an outcome (drops the entry, or schedules its
 //! retry) only once the commit is acknowledged. At most [`DispatchConfig::max_unrecorded`]
 //! outcomes wait for a commit at a time, which bounds what a crash can repeat. The outbox file is the
