@@ -12,7 +12,10 @@
 //!
 //! Run: `cargo bench -p notifyd --bench delivery`
 //! (`C5_BENCH_N` sets the burst size, default 2000; `C5_BENCH_CONCURRENCY` the dispatcher's
-//! per-receiver concurrency, default 32; `C5_BENCH_ONLY=c5` skips Alertmanager, for profiling).
+//! per-receiver concurrency, default 32; `C5_BENCH_ROUNDS` the number of alternating rounds
+//! c5 (FULL), Alertmanager, c5, Alertmanager, ..., default 3: every round is printed, then the
+//! median rate of each and the ratio of the medians; `C5_BENCH_ONLY=c5` skips Alertmanager, for
+//! profiling).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: prints its report, fails loudly
 #![allow(clippy::disallowed_methods)] // a bench measures with the real clock
 
@@ -195,6 +198,7 @@ async fn c5_run(
     n: usize,
     paced: usize,
     durability: Durability,
+    round: usize,
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(Outbox::open_with(&dir.path().join("o.db"), durability).unwrap());
@@ -207,7 +211,7 @@ async fn c5_run(
     };
     let (h, join) = Dispatcher::new(outbox, [("t".to_owned(), notifier)].into(), config)
         .start(std::future::pending());
-    let tag = format!("{durability:?}");
+    let tag = format!("{durability:?}-r{round}");
     // Warm-up, not timed (both systems get one): connections opened, first pages written.
     let base = arrivals.count.load(Ordering::Acquire);
     let warm = (0..WARM_UP)
@@ -303,7 +307,7 @@ fn am_alert(name: &str) -> serde_json::Value {
     serde_json::json!({"labels": {"alertname": name}, "annotations": {}})
 }
 
-async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
+async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize, round: usize) -> Run {
     let bin = c5_testkit::require_binary("prometheus-alertmanager");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("am.yml");
@@ -338,12 +342,12 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
     // Warm-up, not timed, as for c5.
     let base = arrivals.count.load(Ordering::Acquire);
     let warm: Vec<_> = (0..WARM_UP)
-        .map(|i| am_alert(&format!("am-warm-{i}")))
+        .map(|i| am_alert(&format!("am-r{round}-warm-{i}")))
         .collect();
     let r = client.post(&url).json(&warm).send().await.unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     wait_for(arrivals, base + WARM_UP, Duration::from_secs(30)).await;
-    let names: Vec<String> = (0..n).map(|i| format!("am-burst-{i}")).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("am-r{round}-burst-{i}")).collect();
     let am_stat = format!("/proc/{}/stat", server.pid());
     let recv_stat = arrivals.thread_stat.get().unwrap();
     let base = arrivals.count.load(Ordering::Acquire);
@@ -368,7 +372,7 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
     let per_sec = n as f64 / (end - start).as_secs_f64();
     let mut lat = Vec::new();
     for i in 0..paced {
-        let name = format!("am-paced-{i}");
+        let name = format!("am-r{round}-paced-{i}");
         let base = arrivals.count.load(Ordering::Acquire);
         let t0 = Instant::now();
         let r = client
@@ -391,11 +395,45 @@ async fn am_run(port: u16, arrivals: &Arrivals, n: usize, paced: usize) -> Run {
     }
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+fn print_table(n: usize, rows: &[(String, &Run)]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let per_1000 = |d: Duration| ms(d) * 1000.0 / n as f64;
+    println!(
+        "| system | notifications/s | p50 ms | p99 ms | sender CPU ms per 1000 | \
+         receiver CPU ms per 1000 |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, r) in rows {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} |",
+            r.per_sec,
+            ms(r.p50),
+            ms(r.p99),
+            per_1000(r.sender_cpu),
+            per_1000(r.recv_cpu)
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny then.
     let benching = std::env::args().any(|a| a == "--bench");
     let n: usize = env_or("C5_BENCH_N", if benching { 2000 } else { 20 });
     let paced = if benching { 200 } else { 5 };
+    // Rounds alternate c5 (FULL) and Alertmanager in one process, so a swing of the machine's
+    // load (or of Alertmanager's rate) hits both; the ratio reported is of the medians.
+    let rounds: usize = env_or("C5_BENCH_ROUNDS", if benching { 3 } else { 1 }).max(1);
+    let only_c5 = std::env::var("C5_BENCH_ONLY").is_ok_and(|v| v == "c5");
     notifiers::install_ring_provider();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -404,11 +442,19 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let (port, arrivals) = receiver();
-        let full = c5_run(port, &arrivals, n, paced, Durability::Full).await;
-        let normal = c5_run(port, &arrivals, n, paced, Durability::Normal).await;
-        if std::env::var("C5_BENCH_ONLY").is_ok_and(|v| v == "c5") {
+        let mut full = Vec::new();
+        let mut am = Vec::new();
+        for round in 0..rounds {
+            full.push(c5_run(port, &arrivals, n, paced, Durability::Full, round).await);
+            if !only_c5 {
+                am.push(am_run(port, &arrivals, n, paced, round).await);
+            }
+        }
+        // NORMAL once, after the alternating rounds (it is not part of the ratio of medians).
+        let normal = c5_run(port, &arrivals, n, paced, Durability::Normal, 0).await;
+        if only_c5 {
             // For profiling the c5 side alone: no ratio.
-            for r in [&full, &normal] {
+            for r in full.iter().chain([&normal]) {
                 println!(
                     "c5: {:.0}/s p50 {:?} p99 {:?} sender CPU {:?} receiver CPU {:?}",
                     r.per_sec, r.p50, r.p99, r.sender_cpu, r.recv_cpu
@@ -416,40 +462,43 @@ fn main() {
             }
             return;
         }
-        let am = am_run(port, &arrivals, n, paced).await;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!("delivery benchmark: {n} distinct groups (burst), {paced} paced for latency");
         println!(
-            "| system | notifications/s | p50 ms | p99 ms | sender CPU ms per 1000 | \
-             receiver CPU ms per 1000 |"
+            "delivery benchmark: {n} distinct groups (burst), {paced} paced for latency, \
+             {rounds} alternating rounds"
         );
-        println!("|---|---|---|---|---|---|");
-        let per_1000 = |d: Duration| ms(d) * 1000.0 / n as f64;
-        for (name, r) in [
-            ("c5 outbox (synchronous=FULL)", &full),
-            ("c5 outbox (synchronous=NORMAL)", &normal),
-            ("Alertmanager 0.25", &am),
-        ] {
+        let mut rows: Vec<(String, &Run)> = Vec::new();
+        for (round, (c5, peer)) in full.iter().zip(&am).enumerate() {
+            rows.push((
+                format!("round {} c5 outbox (synchronous=FULL)", round + 1),
+                c5,
+            ));
+            rows.push((format!("round {} Alertmanager 0.25", round + 1), peer));
+        }
+        rows.push(("c5 outbox (synchronous=NORMAL)".to_owned(), &normal));
+        print_table(n, &rows);
+        for (round, (c5, peer)) in full.iter().zip(&am).enumerate() {
             println!(
-                "| {name} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} |",
-                r.per_sec,
-                ms(r.p50),
-                ms(r.p99),
-                per_1000(r.sender_cpu),
-                per_1000(r.recv_cpu)
+                "round {}: c5 (FULL) {:.0}/s, Alertmanager {:.0}/s, ratio {:.1}x",
+                round + 1,
+                c5.per_sec,
+                peer.per_sec,
+                c5.per_sec / peer.per_sec
             );
         }
+        let rate = |runs: &[Run]| median(runs.iter().map(|r| r.per_sec).collect());
+        let (c5_med, am_med) = (rate(&full), rate(&am));
         println!(
-            "ratio c5 (FULL) / Alertmanager: {:.1}x; c5 (NORMAL) / Alertmanager: {:.1}x",
-            full.per_sec / am.per_sec,
-            normal.per_sec / am.per_sec
+            "median of {rounds} rounds: c5 (FULL) {c5_med:.0}/s, Alertmanager {am_med:.0}/s; \
+             ratio of medians c5 (FULL) / Alertmanager: {:.1}x; c5 (NORMAL) / Alertmanager \
+             median: {:.1}x",
+            c5_med / am_med,
+            normal.per_sec / am_med
         );
-        let c5_cpu = |r: &Run| r.sender_cpu.as_secs_f64().max(1e-3);
+        let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.sender_cpu.as_secs_f64()).collect());
         println!(
-            "sender CPU per notification, Alertmanager / c5: {:.1}x (FULL), {:.1}x (NORMAL) \
+            "sender CPU per notification (medians), Alertmanager / c5 (FULL): {:.1}x \
              (CPU clock ticks are 10 ms: rough)",
-            am.sender_cpu.as_secs_f64() / c5_cpu(&full),
-            am.sender_cpu.as_secs_f64() / c5_cpu(&normal)
+            cpu(&am) / cpu(&full).max(1e-3)
         );
     });
 }
