@@ -67,22 +67,24 @@ pub(crate) fn alert_labels(
         (Some(t), Some(d)) => t.render_or_error_text(d),
         _ => p.raw.clone(),
     };
-    let mut pairs: Vec<(&str, String)> = s
+    // the sample's (interned) strings are shared, not copied
+    let mut pairs: Vec<(Arc<str>, Arc<str>)> = s
         .labels
+        .arc_pairs()
         .iter()
-        .filter(|(k, _)| *k != METRIC_NAME)
-        .map(|(k, v)| (k, v.to_string()))
+        .filter(|(k, _)| &**k != METRIC_NAME)
+        .cloned()
         .collect();
     for l in &rule.labels {
-        pairs.push((&l.name, render(l)));
+        pairs.push((Arc::from(l.name.as_str()), Arc::from(render(l))));
     }
-    pairs.push(("alertname", rule.name.clone()));
+    pairs.push((Arc::from("alertname"), Arc::from(rule.name.as_str())));
     let annotations = rule
         .annotations
         .iter()
         .map(|a| (a.name.clone(), render(a)))
         .collect();
-    (Labels::from_pairs(pairs), annotations)
+    (Labels::from_arc_pairs(pairs), annotations)
 }
 
 /// Looks up (or renders) the derived labels of `s` in `cache`; re-renders when the value
