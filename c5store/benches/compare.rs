@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 
-use common::generate;
+use common::{generate, load_c5, load_figment};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 mod common;
@@ -46,32 +46,12 @@ struct Section {
     limits: Limits,
 }
 
-fn load_c5(paths: &[PathBuf; 3]) -> c5store::Snapshot {
-    c5store::C5Store::builder()
-        .file(&paths[0])
-        .file(&paths[1])
-        .file(&paths[2])
-        .load()
-        .expect("c5store load")
-}
-
 fn load_config(paths: &[PathBuf; 3]) -> config::Config {
     let mut b = config::Config::builder();
     for p in paths {
         b = b.add_source(config::File::from(p.as_path()).format(config::FileFormat::Toml));
     }
     b.build().expect("config-rs load")
-}
-
-fn load_figment(paths: &[PathBuf; 3]) -> figment::Figment {
-    use figment::providers::Format;
-    let mut f = figment::Figment::new();
-    for p in paths {
-        f = f.merge(figment::providers::Toml::file(p));
-    }
-    // figment reads lazily per provider but reports errors at extraction; make it materialize
-    black_box(f.find_value("section_0").expect("figment load"));
-    f
 }
 
 thread_local! {

@@ -17,25 +17,7 @@ use std::path::PathBuf;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-fn load_c5(paths: &[PathBuf; 3]) -> c5store::Snapshot {
-    c5store::C5Store::builder()
-        .file(&paths[0])
-        .file(&paths[1])
-        .file(&paths[2])
-        .load()
-        .expect("c5store load")
-}
-
-fn load_figment(paths: &[PathBuf; 3]) -> figment::Figment {
-    use figment::providers::Format;
-    let mut f = figment::Figment::new();
-    for p in paths {
-        f = f.merge(figment::providers::Toml::file(p));
-    }
-    // as in the bench: make figment materialize (it reports errors at extraction)
-    black_box(f.find_value("section_0").expect("figment load"));
-    f
-}
+use common::{load_c5, load_figment};
 
 /// `iters` c5store loads (and drops), the unit callgrind's `--toggle-collect` counts.
 #[inline(never)]
