@@ -177,6 +177,10 @@ impl WebhookNotifier {
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // No transport-level retries: the dispatcher retries with backoff (and the
+            // idempotency key); reqwest's retry layer would also copy every request's headers
+            // and extensions up front, in case it retries.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .tcp_nodelay(true);
         if !certs.is_empty() {
             builder = builder.tls_certs_merge(certs);
