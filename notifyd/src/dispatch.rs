@@ -79,7 +79,7 @@ impl Default for DispatchConfig {
 pub struct DispatchHandle {
     outbox: Arc<Outbox>,
     deadline: Duration,
-    tx: mpsc::UnboundedSender<Vec<Entry>>,
+    tx: mpsc::UnboundedSender<Vec<Arc<Entry>>>,
 }
 
 impl DispatchHandle {
@@ -126,10 +126,11 @@ impl DispatchHandle {
 
     /// Hands the new entries to the dispatcher in one message.
     fn schedule(&self, outcomes: &[Enqueued]) {
-        let entries: Vec<Entry> = outcomes
+        // Shared with the caller's result, not deep-copied (labels, annotations, strings).
+        let entries: Vec<Arc<Entry>> = outcomes
             .iter()
             .filter_map(|o| match o {
-                Enqueued::New(entry) => Some((**entry).clone()),
+                Enqueued::New(entry) => Some(Arc::clone(entry)),
                 Enqueued::Duplicate => None,
             })
             .collect();
@@ -188,7 +189,7 @@ impl Dispatcher {
 
     async fn run(
         self,
-        mut rx: mpsc::UnboundedReceiver<Vec<Entry>>,
+        mut rx: mpsc::UnboundedReceiver<Vec<Arc<Entry>>>,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), OutboxError> {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
@@ -332,11 +333,11 @@ struct Scheduler {
     parked: HashSet<i64>,
 }
 
-/// A pending entry as the scheduler holds it: the notification is shared with its in-flight
-/// attempt instead of being deep-copied (labels, annotations, strings) for every attempt.
+/// A pending entry as the scheduler holds it: the stored entry (target, notification) is shared
+/// with the enqueuer's result and with its in-flight attempt instead of being deep-copied
+/// (labels, annotations, strings); the fields below are the live schedule state.
 struct Live {
-    target: String,
-    notification: Arc<Notification>,
+    shared: Arc<Entry>,
     attempts: u32,
     next_attempt_ms: i64,
     deadline_ms: i64,
@@ -352,22 +353,21 @@ fn lane_of(target: &str, group_key: &str) -> u64 {
     h.finish()
 }
 
-impl From<Entry> for Live {
-    fn from(e: Entry) -> Self {
+impl From<Arc<Entry>> for Live {
+    fn from(e: Arc<Entry>) -> Self {
         Self {
             lane: lane_of(&e.target, &e.notification.group_key),
-            target: e.target,
-            notification: Arc::new(e.notification),
             attempts: e.attempts,
             next_attempt_ms: e.next_attempt_ms,
             deadline_ms: e.deadline_ms,
-            last_error: e.last_error,
+            last_error: e.last_error.clone(),
+            shared: e,
         }
     }
 }
 
 impl Scheduler {
-    fn add(&mut self, entry: Entry) {
+    fn add(&mut self, entry: Arc<Entry>) {
         let id = entry.id;
         self.max_id = self.max_id.max(entry.id);
         if self.entries.contains_key(&entry.id) {
@@ -405,7 +405,7 @@ impl Scheduler {
     fn rescan(&mut self) -> Result<(), OutboxError> {
         let (outbox, after) = (&self.outbox, self.max_id);
         for entry in blocking(|| outbox.pending_after(after))? {
-            self.add(entry);
+            self.add(Arc::new(entry));
         }
         Ok(())
     }
@@ -432,8 +432,11 @@ impl Scheduler {
                 self.parked.insert(id);
                 continue;
             }
-            let Some(notifier) = self.notifiers.get(&entry.target).cloned() else {
-                let error = format!("no notifier is configured for target {:?}", entry.target);
+            let Some(notifier) = self.notifiers.get(&entry.shared.target).cloned() else {
+                let error = format!(
+                    "no notifier is configured for target {:?}",
+                    entry.shared.target
+                );
                 let outcome = Outcome::Dead {
                     id,
                     attempts: entry.attempts,
@@ -444,12 +447,12 @@ impl Scheduler {
                 self.unsettled.push((outcome, Settle::Gone));
                 continue;
             };
-            let limit = self.config.rate_limits.get(&entry.target).copied();
-            if !self.targets.contains_key(&entry.target) {
+            let limit = self.config.rate_limits.get(&entry.shared.target).copied();
+            if !self.targets.contains_key(&entry.shared.target) {
                 self.targets
-                    .insert(entry.target.clone(), TargetState::default());
+                    .insert(entry.shared.target.clone(), TargetState::default());
             }
-            let Some(target) = self.targets.get_mut(&entry.target) else {
+            let Some(target) = self.targets.get_mut(&entry.shared.target) else {
                 continue; // inserted just above
             };
             if target.in_flight >= self.config.concurrency.max(1) {
@@ -468,12 +471,14 @@ impl Scheduler {
             }
             target.in_flight += 1;
             self.in_flight.insert(id);
-            let notification = Arc::clone(&entry.notification);
+            let shared = Arc::clone(&entry.shared);
             let done = self.done_tx.clone();
             let timeout = self.config.attempt_timeout;
             out.push(Box::pin(async move {
                 let result =
-                    match tokio::time::timeout(timeout, notifier.deliver(&notification)).await {
+                    match tokio::time::timeout(timeout, notifier.deliver(&shared.notification))
+                        .await
+                    {
                         Ok(result) => result,
                         Err(_) => Err(DeliveryError::timeout(format!(
                             "delivery attempt took longer than {timeout:?}"
@@ -491,7 +496,7 @@ impl Scheduler {
         let Some(entry) = self.entries.get(&id) else {
             return;
         };
-        if let Some(target) = self.targets.get_mut(&entry.target) {
+        if let Some(target) = self.targets.get_mut(&entry.shared.target) {
             target.in_flight = target.in_flight.saturating_sub(1);
             if let Some(next) = target.waiting.pop_front()
                 && let Some(waiting) = self.entries.get_mut(&next)
@@ -511,7 +516,7 @@ impl Scheduler {
                 retry_after: e.retry_after(),
             },
         };
-        let seed = jitter_seed(&entry.notification.idempotency_key, attempts);
+        let seed = jitter_seed(&entry.shared.notification.idempotency_key, attempts);
         let decision = self
             .config
             .retry

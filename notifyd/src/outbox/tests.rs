@@ -126,7 +126,7 @@ fn missing_keys_are_filled_from_group_alert_set_and_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
     let key = |e: Enqueued| match e {
-        Enqueued::New(e) => e.notification.idempotency_key,
+        Enqueued::New(e) => e.notification.idempotency_key.clone(),
         Enqueued::Duplicate => panic!("duplicate"),
     };
     let k1 = key(ob
@@ -246,7 +246,7 @@ fn concurrent_enqueues_are_group_committed_and_all_durable() {
                     .map(|i| {
                         let n = notification("Same", &[&format!("f{t}-{i}")], "");
                         match ob.enqueue("t", &n, i, DAY).unwrap() {
-                            Enqueued::New(e) => e.notification.idempotency_key,
+                            Enqueued::New(e) => e.notification.idempotency_key.clone(),
                             Enqueued::Duplicate => panic!("duplicate"),
                         }
                     })

@@ -122,7 +122,7 @@ pub struct LogEntry {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Enqueued {
     /// Stored as a new pending entry.
-    New(Box<Entry>),
+    New(std::sync::Arc<Entry>),
     /// The same `(target, idempotency key)` is already pending or was delivered: nothing stored.
     Duplicate,
 }

@@ -345,7 +345,7 @@ impl Writer {
                         if let Some(key) = generated {
                             notification.idempotency_key = key;
                         }
-                        Enqueued::New(Box::new(Entry {
+                        Enqueued::New(std::sync::Arc::new(Entry {
                             id,
                             target: item.target,
                             notification,

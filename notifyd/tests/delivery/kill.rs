@@ -30,7 +30,7 @@ async fn sigkill_mid_delivery_then_restart_delivers_everything() {
             else {
                 panic!("duplicate")
             };
-            keys.insert(e.notification.idempotency_key);
+            keys.insert(e.notification.idempotency_key.clone());
         }
     }
     let drain = || {
