@@ -392,32 +392,29 @@ impl Writer {
             .is_empty()
             .then(|| format!("{}{sequence}", item.key_prefix));
         let key = generated.as_deref().unwrap_or(&n.idempotency_key);
-        let seen: bool = tx
+        // The duplicate check is the insert itself: the unique (target, idempotency_key) index
+        // covers pending and delivered (not pruned yet) rows, and a conflict inserts nothing.
+        let inserted = tx
             .prepare_cached(
-                // Pending or delivered (and not pruned yet): one unique index.
-                "SELECT EXISTS (SELECT 1 FROM outbox WHERE target = ?1 AND idempotency_key = ?2)",
+                "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
+                                     next_attempt_ms, deadline_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+                 ON CONFLICT (target, idempotency_key) DO NOTHING",
             )
-            .and_then(|mut st| st.query_row(params![target, key], |r| r.get(0)))
+            .and_then(|mut st| {
+                st.execute(params![
+                    target,
+                    key,
+                    n.group_key,
+                    item.json,
+                    now_ms,
+                    deadline_ms
+                ])
+            })
             .map_err(|e| self.sql(e))?;
-        if seen {
+        if inserted == 0 {
             return Ok(None);
         }
-        tx.prepare_cached(
-            "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
-                                 next_attempt_ms, deadline_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                target,
-                key,
-                n.group_key,
-                item.json,
-                now_ms,
-                deadline_ms
-            ])
-        })
-        .map_err(|e| self.sql(e))?;
         let id = tx.last_insert_rowid();
         tx.prepare_cached(
             "INSERT INTO notification_log (target, group_key, sequence, idempotency_key, firing,
