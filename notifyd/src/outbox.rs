@@ -77,6 +77,16 @@ impl Outbox {
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync).map_err(err)?;
+        // Checkpoint every 4000 WAL pages (16 MiB at 4 KiB pages) instead of SQLite's 1000: the
+        // hot pages (index roots, the notification log, the id sequence) are rewritten by every
+        // commit, and a checkpoint copies each page once however often it was rewritten, so
+        // fewer checkpoints copy fewer pages. Durability is unchanged (commits still fsync the WAL).
+        conn.pragma_update(None, "wal_autocheckpoint", 4000)
+            .map_err(err)?;
+        // A 16 MiB page cache (SQLite's default is 2 MiB): pages of recent rows, which the
+        // delivery updates touch, stay cached instead of being read back from the WAL.
+        conn.pragma_update(None, "cache_size", -16384)
+            .map_err(err)?;
         schema::create_or_migrate(&conn).map_err(err)?;
         let reader = Connection::open(path).map_err(err)?;
         reader.busy_timeout(Duration::from_secs(5)).map_err(err)?;
