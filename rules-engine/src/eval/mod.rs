@@ -119,15 +119,7 @@ pub fn eval_instant_with(
     t_ms: i64,
     opts: &EvalOptions,
 ) -> Result<Value, EvalError> {
-    let budget = std::cell::Cell::new(MAX_SUBQUERY_STEPS_TOTAL);
-    Ctx {
-        store,
-        t: t_ms,
-        opts: *opts,
-        budget: &budget,
-        shared: None,
-    }
-    .eval(expr)
+    eval_at(expr, store, t_ms, *opts, None)
 }
 
 /// [`eval_instant`] reusing (and filling) `shared` results of subexpressions: the caller
@@ -138,13 +130,24 @@ pub(crate) fn eval_instant_shared(
     t_ms: i64,
     shared: &SharedResults,
 ) -> Result<Value, EvalError> {
+    eval_at(expr, store, t_ms, EvalOptions::default(), Some(shared))
+}
+
+/// One instant evaluation with a fresh subquery budget.
+fn eval_at(
+    expr: &Expr,
+    store: &Store,
+    t_ms: i64,
+    opts: EvalOptions,
+    shared: Option<&SharedResults>,
+) -> Result<Value, EvalError> {
     let budget = std::cell::Cell::new(MAX_SUBQUERY_STEPS_TOTAL);
     Ctx {
         store,
         t: t_ms,
-        opts: EvalOptions::default(),
+        opts,
         budget: &budget,
-        shared: Some(shared),
+        shared,
     }
     .eval(expr)
 }
