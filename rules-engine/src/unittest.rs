@@ -22,15 +22,14 @@ mod notation;
 mod promrules;
 mod report;
 mod series;
+mod spec;
 
 use std::collections::BTreeMap;
-
-use serde::Deserialize;
 
 use crate::engine::{Engine, EngineConfig, Event};
 use crate::eval::{self, Value};
 use crate::input::{Labels, LogRecord, Sample};
-use crate::rule::{Group, PromDuration, load_rule_file, load_rule_file_parsed};
+use crate::rule::{Group, load_rule_file, load_rule_file_parsed};
 use crate::syntax::{parse_expr, prometheus_message};
 use crate::yaml;
 pub use notation::{SeqValue, go_duration, go_quote, pairs_string, parse_metric, parse_values};
@@ -38,6 +37,10 @@ pub use promrules::{CheckOutcome, check_rule_file};
 pub use report::{Report, Stream};
 use report::{alerts_string, indent, samples_string, sort_key};
 pub use series::parse_series_desc;
+pub use spec::{
+    AlertTestSpec, ExpAlertSpec, ExpSampleSpec, ExprTestSpec, LogInputSpec, LogLineSpec,
+    SeriesSpec, TestFileSpec, TestGroupSpec,
+};
 
 /// Access to files for the test runner (the caller does the I/O).
 pub trait Files {
@@ -45,147 +48,6 @@ pub trait Files {
     fn read(&self, path: &str) -> Result<String, String>;
     /// Paths matching a glob pattern (a plain path matches itself when it exists).
     fn glob(&self, pattern: &str) -> Result<Vec<String>, String>;
-}
-
-/// A unit test file as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestFileSpec {
-    /// Rule files, relative to the test file.
-    #[serde(default)]
-    pub rule_files: Vec<String>,
-    /// Evaluation interval (default 1 m).
-    #[serde(default)]
-    pub evaluation_interval: Option<PromDuration>,
-    /// Group names in evaluation order.
-    #[serde(default)]
-    pub group_eval_order: Vec<String>,
-    /// The test groups.
-    #[serde(default)]
-    pub tests: Vec<TestGroupSpec>,
-}
-
-/// One test group.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestGroupSpec {
-    /// Spacing of input series values.
-    #[serde(default)]
-    pub interval: Option<PromDuration>,
-    /// Input series.
-    #[serde(default)]
-    pub input_series: Vec<SeriesSpec>,
-    /// Input log lines (extension).
-    #[serde(default)]
-    pub input_logs: Vec<LogInputSpec>,
-    /// Alert expectations.
-    #[serde(default)]
-    pub alert_rule_test: Vec<AlertTestSpec>,
-    /// Expression expectations.
-    #[serde(default)]
-    pub promql_expr_test: Vec<ExprTestSpec>,
-    /// `$externalLabels`.
-    #[serde(default)]
-    pub external_labels: BTreeMap<String, String>,
-    /// `$externalURL`.
-    #[serde(default)]
-    pub external_url: String,
-    /// Name printed in failures.
-    #[serde(default)]
-    pub name: String,
-}
-
-/// `series` + `values`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeriesSpec {
-    /// `metric{label="value"}`.
-    #[serde(default)]
-    pub series: String,
-    /// Value sequence.
-    #[serde(default)]
-    pub values: String,
-}
-
-/// One log stream's lines.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogInputSpec {
-    /// Stream labels, `{app="api"}`.
-    pub stream: String,
-    /// The lines.
-    #[serde(default)]
-    pub lines: Vec<LogLineSpec>,
-}
-
-/// A log line at a time, optionally repeated.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogLineSpec {
-    /// Time of the (first) line.
-    pub at: PromDuration,
-    /// The text.
-    pub line: String,
-    /// How many times in total (default 1).
-    #[serde(default)]
-    pub repeat: Option<u64>,
-    /// Spacing of repeats (default 1 s).
-    #[serde(default)]
-    pub every: Option<PromDuration>,
-}
-
-/// Expected firing alerts of one rule at one time.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertTestSpec {
-    /// When.
-    #[serde(default)]
-    pub eval_time: PromDuration,
-    /// Which alert.
-    #[serde(default)]
-    pub alertname: String,
-    /// The firing alerts expected.
-    #[serde(default)]
-    pub exp_alerts: Vec<ExpAlertSpec>,
-}
-
-/// One expected alert.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpAlertSpec {
-    /// Labels (without `alertname`).
-    #[serde(default)]
-    pub exp_labels: BTreeMap<String, String>,
-    /// Annotations.
-    #[serde(default)]
-    pub exp_annotations: BTreeMap<String, String>,
-}
-
-/// Expected result of an expression.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExprTestSpec {
-    /// The expression.
-    #[serde(default)]
-    pub expr: String,
-    /// When.
-    #[serde(default)]
-    pub eval_time: PromDuration,
-    /// The samples expected.
-    #[serde(default)]
-    pub exp_samples: Vec<ExpSampleSpec>,
-}
-
-/// One expected sample.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpSampleSpec {
-    /// `metric{label="value"}`.
-    #[serde(default)]
-    pub labels: String,
-    /// The value.
-    #[serde(default)]
-    pub value: f64,
 }
 
 /// Label or annotation pairs in name order (empty values kept, as promtool compares them).
