@@ -16,6 +16,15 @@
 //! the last evaluation step, alerts are checked at the step with `ts <= eval_time < ts +
 //! interval`, expression tests run at the end. The crate does no I/O: files are read through
 //! [`Files`].
+//!
+//! Not mirrored: Go's random order when one rule has several bad labels or annotations; PromQL
+//! grammar errors with context (`unexpected <op:+> in label matching, expected …`: only lexer
+//! errors and `unexpected end of input`/`unexpected <token>` match); yaml.v2's `field x already
+//! set` for repeated keys; the template query functions (`query`, `first`, `value`, `label`,
+//! `strvalue`, `sortByLabel`: they need store access at render time); field access on a
+//! parenthesized pipeline (`(args 1).arg0`: bind it to a variable first). `args` values are kept
+//! as strings (Go keeps their types), and template execution errors are not byte-identical to
+//! Go's (`executing "x" at <f>: error calling f: …`).
 
 mod goyaml;
 mod notation;
