@@ -10,6 +10,10 @@
 //! a time (paced), so it is the unloaded path. Each system first gets an untimed warm-up of 100
 //! notifications (connections opened, first pages written).
 //!
+//! The run also measures the transport ceiling: the same `WebhookNotifier` POSTing the same
+//! notifications straight away (no outbox, no dispatcher, the same number in flight), the rate
+//! c5 would reach if storing and scheduling cost nothing.
+//!
 //! Run: `cargo bench -p notifyd --bench delivery`
 //! (`C5_BENCH_N` sets the burst size, default 2000; `C5_BENCH_CONCURRENCY` the dispatcher's
 //! per-receiver concurrency, default 32; `C5_BENCH_ROUNDS` the number of alternating rounds
@@ -275,6 +279,55 @@ async fn c5_run(
     }
 }
 
+/// The transport alone: the same notifier POSTs the same notifications with no outbox and no
+/// dispatcher, `concurrency` requests in flight (one task per in-flight slot). What c5's
+/// delivery could reach if the outbox and scheduling cost nothing.
+async fn ceiling_run(port: u16, arrivals: &Arrivals, n: usize, concurrency: usize) -> f64 {
+    let notifier = Arc::new(
+        WebhookNotifier::new(WebhookConfig::new(format!("http://127.0.0.1:{port}/hook"))).unwrap(),
+    );
+    let warm: Vec<_> = (0..WARM_UP)
+        .map(|i| notification(&format!("ceiling-warm-{i}")))
+        .collect();
+    for n in &warm {
+        notifier.deliver(n).await.unwrap();
+    }
+    let items: Arc<Vec<_>> = Arc::new(
+        (0..n)
+            .map(|i| notification(&format!("ceiling-burst-{i}")))
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let base = arrivals.count.load(Ordering::Acquire);
+    let start = Instant::now();
+    let cpu0 = cpu_time("/proc/self/stat");
+    let threads0 = threads_cpu();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (notifier, items, next) = (notifier.clone(), items.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    notifier.deliver(item).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let end = wait_for(arrivals, base + n, Duration::from_secs(120)).await;
+    let per_sec = n as f64 / (end - start).as_secs_f64();
+    println!(
+        "transport ceiling (WebhookNotifier alone, {concurrency} in flight, no outbox): \
+         {per_sec:.0}/s; CPU {} ms; by thread: {}",
+        (cpu_time("/proc/self/stat") - cpu0).as_millis(),
+        threads_delta(&threads0, &threads_cpu())
+    );
+    per_sec
+}
+
 fn notification(name: &str) -> notifiers::Notification {
     let labels: std::collections::BTreeMap<String, String> =
         [("alertname".to_owned(), name.to_owned())].into();
@@ -450,6 +503,7 @@ fn main() {
                 am.push(am_run(port, &arrivals, n, paced, round).await);
             }
         }
+        let ceiling = ceiling_run(port, &arrivals, n, env_or("C5_BENCH_CONCURRENCY", 32)).await;
         // NORMAL once, after the alternating rounds (it is not part of the ratio of medians).
         let normal = c5_run(port, &arrivals, n, paced, Durability::Normal, 0).await;
         if only_c5 {
@@ -493,6 +547,12 @@ fn main() {
              median: {:.1}x",
             c5_med / am_med,
             normal.per_sec / am_med
+        );
+        println!(
+            "transport ceiling (the same WebhookNotifier POSTing with no outbox): {ceiling:.0}/s \
+             = {:.1}x Alertmanager's median; c5 (FULL) median is {:.0} % of it",
+            ceiling / am_med,
+            100.0 * c5_med / ceiling
         );
         let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.sender_cpu.as_secs_f64()).collect());
         println!(

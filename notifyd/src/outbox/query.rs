@@ -140,8 +140,15 @@ impl Outbox {
         };
         self.lock()
             .query_row(
-                "SELECT sequence, idempotency_key, firing, resolved, enqueued_ms, delivered_ms
-                 FROM notification_log WHERE target = ?1 AND group_key = ?2",
+                // The latest notification's delivery record, while it is kept; the time
+                // carried on the log row (from an earlier notification, or stamped when the
+                // record was pruned) otherwise.
+                "SELECT n.sequence, n.idempotency_key, n.firing, n.resolved, n.enqueued_ms,
+                        coalesce((SELECT o.delivered_ms FROM outbox o
+                                  WHERE o.target = n.target
+                                    AND o.idempotency_key = n.idempotency_key),
+                                 n.delivered_ms)
+                 FROM notification_log n WHERE n.target = ?1 AND n.group_key = ?2",
                 params![target, group_key],
                 |r| {
                     Ok(LogEntry {

@@ -97,6 +97,39 @@ fn delivered_leaves_the_outbox_and_blocks_re_enqueue() {
 }
 
 #[test]
+fn the_log_keeps_the_last_delivery_time_across_notifications_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    let group = "{}:{alertname=\"A\"}";
+    let delivered = |ob: &Outbox| ob.log_entry("t", group).unwrap().unwrap().delivered_ms;
+    let Enqueued::New(first) = ob
+        .enqueue("t", &notification("A", &["f1"], "k1"), 1, DAY)
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(delivered(&ob), None);
+    ob.mark_delivered(&first, 1, 5, "HTTP 200").unwrap();
+    assert_eq!(delivered(&ob), Some(5));
+    // The next notification of the group is pending: the log still knows the first delivery.
+    let Enqueued::New(second) = ob
+        .enqueue("t", &notification("A", &["f1", "f2"], "k2"), 10, DAY)
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(delivered(&ob), Some(5));
+    ob.mark_delivered(&second, 1, 20, "HTTP 200").unwrap();
+    assert_eq!(delivered(&ob), Some(20));
+    // Both records pruned: the log row keeps the time.
+    assert_eq!(ob.prune_delivered(30).unwrap(), 2);
+    assert!(!ob.was_delivered("t", "k2").unwrap());
+    let log = ob.log_entry("t", group).unwrap().unwrap();
+    assert_eq!((log.sequence, log.delivered_ms), (2, Some(20)));
+    assert_eq!(log.firing, ["f1", "f2"]);
+}
+
+#[test]
 fn reschedule_and_dead_letter() {
     let dir = tempfile::tempdir().unwrap();
     let ob = Outbox::open_with(&dir.path().join("o.db"), Durability::Normal).unwrap();

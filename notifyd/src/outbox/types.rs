@@ -114,7 +114,8 @@ pub struct LogEntry {
     pub resolved: Vec<String>,
     /// When the last one was enqueued.
     pub enqueued_ms: i64,
-    /// When a notification of this group was last delivered, if ever.
+    /// When a notification of this group was last delivered, if ever: the latest one's delivery
+    /// time, else the time of an earlier one known delivered when the latest was enqueued.
     pub delivered_ms: Option<i64>,
 }
 

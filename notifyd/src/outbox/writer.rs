@@ -315,11 +315,7 @@ impl Writer {
             } => self
                 .requeue(tx, ids.as_deref(), *now_ms, *deadline_ms)
                 .map(Done::Requeued),
-            Op::Prune { before_ms, .. } => tx
-                .prepare_cached("DELETE FROM outbox WHERE delivered_ms < ?1")
-                .and_then(|mut st| st.execute(params![before_ms]))
-                .map(Done::Pruned)
-                .map_err(|e| self.sql(e)),
+            Op::Prune { before_ms, .. } => self.prune(tx, *before_ms).map(Done::Pruned),
         }
     }
 
@@ -422,7 +418,11 @@ impl Writer {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (target, group_key) DO UPDATE SET sequence = excluded.sequence,
                  idempotency_key = excluded.idempotency_key, firing = excluded.firing,
-                 resolved = excluded.resolved, enqueued_ms = excluded.enqueued_ms",
+                 resolved = excluded.resolved, enqueued_ms = excluded.enqueued_ms,
+                 delivered_ms = coalesce((SELECT o.delivered_ms FROM outbox o
+                     WHERE o.target = notification_log.target
+                       AND o.idempotency_key = notification_log.idempotency_key),
+                     notification_log.delivered_ms)",
         )
         .and_then(|mut st| {
             st.execute(params![
@@ -458,11 +458,9 @@ impl Writer {
                      WHERE id = ?1 AND delivered_ms IS NULL",
                     params![id, now_ms, attempts, detail],
                 )?;
-                run(
-                    "UPDATE notification_log SET delivered_ms = ?2
-                     WHERE (target, group_key) = (SELECT target, group_key FROM outbox WHERE id = ?1)",
-                    params![id, now_ms],
-                )?;
+                // The group's log row is not touched: it names this row by its key, and reads
+                // take the delivery time from here (see `log_entry`), so a delivery costs one
+                // row update rather than two at unrelated places in the file.
             }
             Outcome::Retry {
                 id,
@@ -496,6 +494,24 @@ impl Writer {
             }
         }
         Ok(())
+    }
+
+    /// Forgets delivery records older than `before_ms`. A group's log row takes its delivery
+    /// time from the record of its latest notification, so a record about to go stamps that time
+    /// on the log row first.
+    fn prune(&self, tx: &Connection, before_ms: i64) -> Result<usize, OutboxError> {
+        tx.prepare_cached(
+            "UPDATE notification_log SET delivered_ms = o.delivered_ms
+             FROM outbox o
+             WHERE o.target = notification_log.target
+               AND o.idempotency_key = notification_log.idempotency_key
+               AND o.delivered_ms < ?1",
+        )
+        .and_then(|mut st| st.execute(params![before_ms]))
+        .map_err(|e| self.sql(e))?;
+        tx.prepare_cached("DELETE FROM outbox WHERE delivered_ms < ?1")
+            .and_then(|mut st| st.execute(params![before_ms]))
+            .map_err(|e| self.sql(e))
     }
 
     /// Moves dead letters (`ids`, or all) back into the outbox as fresh entries due at `now_ms`;
