@@ -17,7 +17,7 @@
 //! Run: `cargo bench -p notifyd --bench delivery`
 //! (`C5_BENCH_N` sets the burst size, default 2000; `C5_BENCH_CONCURRENCY` the dispatcher's
 //! per-receiver concurrency, default 32; `C5_BENCH_ROUNDS` the number of alternating rounds
-//! c5 (FULL), Alertmanager, c5, Alertmanager, ..., default 3: every round is printed, then the
+//! c5 (FULL), Alertmanager, c5, Alertmanager, ..., default 5: every round is printed, then the
 //! median rate of each and the ratio of the medians; `C5_BENCH_ONLY=c5` skips Alertmanager, for
 //! profiling).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: prints its report, fails loudly
@@ -32,6 +32,10 @@ use axum::extract::State;
 use notifiers::{Notifier, WebhookConfig, WebhookNotifier};
 use notifyd::dispatch::{DispatchConfig, Dispatcher};
 use notifyd::outbox::{Durability, Outbox};
+
+/// The allocator the `notifyd` binary ships with, so the bench measures what runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// What the receiver saw: how many requests arrived, when the latest one did, and a wake-up for
 /// the waiter once `target` requests have arrived (not on every request: the waiting thread
@@ -485,7 +489,7 @@ fn main() {
     let paced = if benching { 200 } else { 5 };
     // Rounds alternate c5 (FULL) and Alertmanager in one process, so a swing of the machine's
     // load (or of Alertmanager's rate) hits both; the ratio reported is of the medians.
-    let rounds: usize = env_or("C5_BENCH_ROUNDS", if benching { 3 } else { 1 }).max(1);
+    let rounds: usize = env_or("C5_BENCH_ROUNDS", if benching { 5 } else { 1 }).max(1);
     let only_c5 = std::env::var("C5_BENCH_ONLY").is_ok_and(|v| v == "c5");
     notifiers::install_ring_provider();
     let rt = tokio::runtime::Builder::new_multi_thread()
