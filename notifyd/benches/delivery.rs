@@ -19,7 +19,7 @@
 //! per-receiver concurrency, default 32; `C5_BENCH_ROUNDS` the number of alternating rounds
 //! c5 (FULL), Alertmanager, c5, Alertmanager, ..., default 5: every round is printed, then the
 //! median rate of each and the ratio of the medians; `C5_BENCH_ONLY=c5` skips Alertmanager, for
-//! profiling).
+//! profiling; `C5_BENCH_ONLY=ceiling` runs only the transport ceiling, once per round).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: prints its report, fails loudly
 #![allow(clippy::disallowed_methods)] // a bench measures with the real clock
 
@@ -32,6 +32,9 @@ use axum::extract::State;
 use notifiers::{Notifier, WebhookConfig, WebhookNotifier};
 use notifyd::dispatch::{DispatchConfig, Dispatcher};
 use notifyd::outbox::{Durability, Outbox};
+
+mod common;
+use common::{cpu_time, notification};
 
 /// The allocator the `notifyd` binary ships with, so the bench measures what runs.
 #[global_allocator]
@@ -190,16 +193,6 @@ fn threads_delta(
         .join(", ")
 }
 
-/// CPU time (user + system) from a `/proc/PID/stat` or `/proc/PID/task/TID/stat` file.
-fn cpu_time(stat_path: &str) -> Duration {
-    let stat = std::fs::read_to_string(stat_path).unwrap();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-}
-
 async fn c5_run(
     port: u16,
     arrivals: &Arrivals,
@@ -330,34 +323,6 @@ async fn ceiling_run(port: u16, arrivals: &Arrivals, n: usize, concurrency: usiz
         threads_delta(&threads0, &threads_cpu())
     );
     per_sec
-}
-
-fn notification(name: &str) -> notifiers::Notification {
-    let labels: std::collections::BTreeMap<String, String> =
-        [("alertname".to_owned(), name.to_owned())].into();
-    notifiers::Notification {
-        receiver: "bench".into(),
-        status: notifiers::AlertStatus::Firing,
-        alerts: vec![notifiers::Alert {
-            status: notifiers::AlertStatus::Firing,
-            labels: labels.clone(),
-            annotations: Default::default(),
-            starts_at: "2026-11-25T10:00:00Z".into(),
-            ends_at: "0001-01-01T00:00:00Z".into(),
-            generator_url: String::new(),
-            fingerprint: format!("{:016x}", name.len()),
-        }],
-        group_labels: labels.clone(),
-        common_labels: labels,
-        common_annotations: Default::default(),
-        external_url: "http://notifyd.bench".into(),
-        group_key: format!("{{}}:{{alertname=\"{name}\"}}"),
-        truncated_alerts: 0,
-        idempotency_key: String::new(),
-        title: String::new(),
-        text: String::new(),
-        html: String::new(),
-    }
 }
 
 fn am_alert(name: &str) -> serde_json::Value {
@@ -499,6 +464,13 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let (port, arrivals) = receiver();
+        if std::env::var("C5_BENCH_ONLY").is_ok_and(|v| v == "ceiling") {
+            // The transport alone, `rounds` times (for tuning the transport).
+            for _ in 0..rounds {
+                ceiling_run(port, &arrivals, n, env_or("C5_BENCH_CONCURRENCY", 32)).await;
+            }
+            return;
+        }
         let mut full = Vec::new();
         let mut am = Vec::new();
         for round in 0..rounds {

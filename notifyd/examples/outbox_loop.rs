@@ -11,47 +11,19 @@ use std::time::{Duration, Instant};
 
 use notifyd::outbox::{Durability, Enqueued, Outbox, Outcome};
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+use common::notification;
+
 /// `(user + system CPU, bytes written to storage)` of this process so far.
 fn usage() -> (Duration, u64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
     let io = std::fs::read_to_string("/proc/self/io").unwrap();
     let written = io
         .lines()
         .find_map(|l| l.strip_prefix("write_bytes: "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    (Duration::from_millis(ticks * 10), written)
-}
-
-fn notification(name: &str) -> notifiers::Notification {
-    let labels: std::collections::BTreeMap<String, String> =
-        [("alertname".to_owned(), name.to_owned())].into();
-    notifiers::Notification {
-        receiver: "bench".into(),
-        status: notifiers::AlertStatus::Firing,
-        alerts: vec![notifiers::Alert {
-            status: notifiers::AlertStatus::Firing,
-            labels: labels.clone(),
-            annotations: Default::default(),
-            starts_at: "2026-11-25T10:00:00Z".into(),
-            ends_at: "0001-01-01T00:00:00Z".into(),
-            generator_url: String::new(),
-            fingerprint: format!("{:016x}", name.len()),
-        }],
-        group_labels: labels.clone(),
-        common_labels: labels,
-        common_annotations: Default::default(),
-        external_url: "http://notifyd.bench".into(),
-        group_key: format!("{{}}:{{alertname=\"{name}\"}}"),
-        truncated_alerts: 0,
-        idempotency_key: String::new(),
-        title: String::new(),
-        text: String::new(),
-        html: String::new(),
-    }
+    (common::cpu_time("/proc/self/stat"), written)
 }
 
 fn main() {
