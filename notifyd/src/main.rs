@@ -43,6 +43,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum OutboxCommand {
+    /// Per target: pending (and retrying) notifications, delivery records kept, dead letters.
+    Status {
+        /// The outbox database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+    },
     /// List the notifications given up (permanent errors, expired retry deadlines).
     DeadLetters {
         /// The outbox database file.
@@ -276,6 +282,13 @@ fn main() -> ExitCode {
 fn outbox_command(cmd: OutboxCommand) -> ExitCode {
     use std::io::Write;
     let result = match cmd {
+        OutboxCommand::Status { db } => {
+            notifyd::outbox::cli::status_text(&db, notifyd::clock::now_ms())
+                .map(|text| {
+                    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                })
+                .map_err(anyhow::Error::from)
+        }
         OutboxCommand::DeadLetters { db } => notifyd::outbox::cli::dead_letters_text(&db)
             .map(|text| {
                 let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -39,7 +39,9 @@ use notifiers::{AlertStatus, Notification};
 use rusqlite::Connection;
 
 pub use policy::DeadReason;
-pub use types::{DeadLetter, Durability, Enqueued, Entry, LogEntry, OutboxError, Outcome};
+pub use types::{
+    DeadLetter, Durability, Enqueued, Entry, LogEntry, OutboxError, Outcome, TargetStatus,
+};
 
 /// The outbox store; share it as `Arc<Outbox>`. Writes go to one writer thread that commits
 /// whatever is queued in one transaction (see the module docs); reads use a connection of their

@@ -4,7 +4,7 @@
 use notifiers::Notification;
 use rusqlite::{OptionalExtension, params};
 
-use super::{DeadLetter, Entry, LogEntry, Outbox, OutboxError};
+use super::{DeadLetter, Entry, LogEntry, Outbox, OutboxError, TargetStatus};
 
 const ENTRY_COLUMNS: &str = "id, target, notification, created_ms, attempts, next_attempt_ms, \
                              deadline_ms, last_error, idempotency_key";
@@ -165,6 +165,53 @@ impl Outbox {
             )
             .optional()
             .map_err(|e| self.sql(e))
+    }
+
+    /// Per target (by name): pending, retrying, oldest pending, delivery records kept and dead
+    /// letters.
+    pub fn status(&self) -> Result<Vec<TargetStatus>, OutboxError> {
+        let conn = self.lock();
+        let mut by_target = std::collections::BTreeMap::<String, TargetStatus>::new();
+        let mut stmt = conn
+            .prepare(
+                "SELECT target, sum(delivered_ms IS NULL),
+                        sum(delivered_ms IS NULL AND attempts > 0),
+                        min(CASE WHEN delivered_ms IS NULL THEN created_ms END),
+                        sum(delivered_ms IS NOT NULL)
+                 FROM outbox GROUP BY target",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TargetStatus {
+                    target: r.get(0)?,
+                    pending: r.get::<_, i64>(1)?.unsigned_abs(),
+                    retrying: r.get::<_, i64>(2)?.unsigned_abs(),
+                    oldest_pending_ms: r.get(3)?,
+                    delivered: r.get::<_, i64>(4)?.unsigned_abs(),
+                    dead_letters: 0,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        for row in rows {
+            let row = row.map_err(|e| self.sql(e))?;
+            by_target.insert(row.target.clone(), row);
+        }
+        let mut stmt = conn
+            .prepare("SELECT target, count(*) FROM dead_letters GROUP BY target")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.sql(e))?;
+        for row in rows {
+            let (target, dead) = row.map_err(|e| self.sql(e))?;
+            let status = by_target.entry(target.clone()).or_insert(TargetStatus {
+                target,
+                ..TargetStatus::default()
+            });
+            status.dead_letters = dead.unsigned_abs();
+        }
+        Ok(by_target.into_values().collect())
     }
 
     /// Whether `(target, idempotency_key)` was delivered.

@@ -130,6 +130,47 @@ fn the_log_keeps_the_last_delivery_time_across_notifications_and_prunes() {
 }
 
 #[test]
+fn status_counts_pending_retrying_delivered_and_dead_per_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    assert!(ob.status().unwrap().is_empty());
+    let new = |target: &str, group: &str, key: &str, at: i64| match ob
+        .enqueue(target, &notification(group, &["f"], key), at, DAY)
+        .unwrap()
+    {
+        Enqueued::New(e) => e,
+        Enqueued::Duplicate => panic!("{key} is new"),
+    };
+    let k1 = new("a", "G1", "k1", 1_000);
+    let k2 = new("a", "G2", "k2", 2_000);
+    new("a", "G3", "k3", 3_000);
+    let k4 = new("b", "G4", "k4", 4_000);
+    ob.mark_delivered(&k1, 1, 5_000, "HTTP 200").unwrap();
+    ob.reschedule(k2.id, 1, 9_000, "HTTP 503").unwrap();
+    ob.dead_letter(&k4, 1, 6_000, DeadReason::Permanent, "HTTP 400")
+        .unwrap();
+    let status = ob.status().unwrap();
+    assert_eq!(
+        status,
+        [
+            TargetStatus {
+                target: "a".into(),
+                pending: 2,
+                retrying: 1,
+                oldest_pending_ms: Some(2_000),
+                delivered: 1,
+                dead_letters: 0,
+            },
+            TargetStatus {
+                target: "b".into(),
+                dead_letters: 1,
+                ..TargetStatus::default()
+            },
+        ]
+    );
+}
+
+#[test]
 fn reschedule_and_dead_letter() {
     let dir = tempfile::tempdir().unwrap();
     let ob = Outbox::open_with(&dir.path().join("o.db"), Durability::Normal).unwrap();

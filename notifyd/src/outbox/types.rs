@@ -119,6 +119,23 @@ pub struct LogEntry {
     pub delivered_ms: Option<i64>,
 }
 
+/// How one target stands in the outbox (see [`Outbox::status`](super::Outbox::status)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetStatus {
+    /// Target notifier.
+    pub target: String,
+    /// Notifications not delivered yet.
+    pub pending: u64,
+    /// Of those, how many failed at least once (waiting for a retry).
+    pub retrying: u64,
+    /// When the oldest pending one was enqueued.
+    pub oldest_pending_ms: Option<i64>,
+    /// Delivery records kept (until pruned after the retention).
+    pub delivered: u64,
+    /// Notifications given up.
+    pub dead_letters: u64,
+}
+
 /// What [`Outbox::enqueue`](super::Outbox::enqueue) did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Enqueued {

@@ -112,6 +112,10 @@ async fn webhook_400_is_dead_lettered_without_retry_and_requeued_from_the_cli() 
     );
     assert!(text.contains(&dead.notification.idempotency_key), "{text}");
     assert!(text.starts_with(&format!("#{} ", dead.id)), "{text}");
+    assert_eq!(
+        notifyd(&["outbox", "status"]),
+        "t: 0 pending (0 retrying), 0 delivered (records kept), 1 dead letter(s)\n"
+    );
 
     let missing = (dead.id + 100).to_string();
     let text = notifyd(&["outbox", "requeue", &missing]);
@@ -138,6 +142,10 @@ async fn webhook_400_is_dead_lettered_without_retry_and_requeued_from_the_cli() 
             .all(|r| r.key == dead.notification.idempotency_key)
     );
     assert_eq!(notifyd(&["outbox", "dead-letters"]), "no dead letters\n");
+    assert_eq!(
+        notifyd(&["outbox", "status"]),
+        "t: 0 pending (0 retrying), 1 delivered (records kept), 0 dead letter(s)\n"
+    );
     join.abort();
 }
 
