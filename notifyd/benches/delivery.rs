@@ -158,10 +158,10 @@ struct Run {
     recv_cpu: Duration,
 }
 
-/// CPU time of this process's threads (`/proc/self/task/*/schedstat`, nanoseconds), summed by
-/// thread name.
-fn threads_cpu() -> std::collections::BTreeMap<String, Duration> {
-    let mut out = std::collections::BTreeMap::new();
+/// CPU time and times scheduled in (each wake-up of a sleeping thread is one) of this process's
+/// threads (`/proc/self/task/*/schedstat`), summed by thread name.
+fn threads_cpu() -> std::collections::BTreeMap<String, (Duration, u64)> {
+    let mut out = std::collections::BTreeMap::<String, (Duration, u64)>::new();
     for task in std::fs::read_dir("/proc/self/task").unwrap() {
         let dir = task.unwrap().path();
         // A thread that ended meanwhile is skipped.
@@ -171,23 +171,32 @@ fn threads_cpu() -> std::collections::BTreeMap<String, Duration> {
         ) else {
             continue;
         };
-        if let Some(ns) = sched.split_whitespace().next().and_then(|v| v.parse().ok()) {
-            *out.entry(name.trim().to_owned()).or_default() += Duration::from_nanos(ns);
+        let mut fields = sched.split_whitespace().map(|v| v.parse::<u64>().ok());
+        if let (Some(Some(ns)), _, Some(Some(runs))) = (fields.next(), fields.next(), fields.next())
+        {
+            let entry = out.entry(name.trim().to_owned()).or_default();
+            entry.0 += Duration::from_nanos(ns);
+            entry.1 += runs;
         }
     }
     out
 }
 
-/// `name ms, name ms` of the CPU each thread group used between two [`threads_cpu`] readings.
+/// `name ms (runs), ...`: the CPU each thread group used between two [`threads_cpu`] readings,
+/// and how many times its threads were scheduled in.
 fn threads_delta(
-    before: &std::collections::BTreeMap<String, Duration>,
-    after: &std::collections::BTreeMap<String, Duration>,
+    before: &std::collections::BTreeMap<String, (Duration, u64)>,
+    after: &std::collections::BTreeMap<String, (Duration, u64)>,
 ) -> String {
     after
         .iter()
-        .map(|(name, t)| {
-            let d = t.saturating_sub(before.get(name).copied().unwrap_or_default());
-            format!("{name} {} ms", d.as_millis())
+        .map(|(name, (t, runs))| {
+            let (t0, runs0) = before.get(name).copied().unwrap_or_default();
+            format!(
+                "{name} {} ms ({} runs)",
+                t.saturating_sub(t0).as_millis(),
+                runs.saturating_sub(runs0)
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
