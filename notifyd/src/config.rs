@@ -198,7 +198,10 @@ pub fn parse_str(src: &str, file: &str) -> Result<Loaded, ConfigError> {
     let root = match yaml::parse(src) {
         Ok(n) => n,
         Err(e) => {
-            cx.err(e.pos, format!("invalid YAML: {}", e.message));
+            cx.err(
+                e.pos.unwrap_or_default(),
+                format!("invalid YAML: {}", e.message),
+            );
             return Err(ConfigError::Invalid(cx.diags));
         }
     };

@@ -8,7 +8,7 @@ use super::{Group, Rule, RuleFileSpec, RuleKind, RuleSpec, TemplatedPair};
 use crate::error::{LoadError, LoadErrors};
 use crate::syntax::{Expr, parse_expr};
 use crate::template::Template;
-use crate::yaml::{self, Node, NodeKind, Pos};
+use crate::yaml::{self, Kind, Node, Pos};
 
 /// Loads one rule file from its text. `file` is used in error messages only.
 pub fn load_rule_file(file: &str, src: &str) -> Result<Vec<Group>, LoadErrors> {
@@ -121,7 +121,7 @@ fn valid_label_name(s: &str) -> bool {
 /// Maps a position inside an expression string to the file.
 fn expr_pos(node: &Node, line: usize, col: usize) -> Pos {
     let (quoted, block) = match &node.kind {
-        NodeKind::Scalar { plain, .. } => {
+        Kind::Scalar { plain, .. } => {
             // a block scalar (`|` / `>`) starts its content on the next line
             (!plain, false)
         }

@@ -5,7 +5,7 @@
 //! Go decoders collect them; syntax errors are re-worded as `yaml: line N: problem`.
 
 use crate::rule::PromDuration;
-use crate::yaml::{Node, NodeKind, YamlError};
+use crate::yaml::{Kind, Node, YamlError};
 
 /// The Go type a node is decoded into.
 #[derive(Debug, Clone, Copy)]
@@ -287,7 +287,7 @@ struct Walk {
 impl Walk {
     fn terror(&mut self, n: &Node, into: &str) {
         let text = match &n.kind {
-            NodeKind::Scalar { value, plain } => {
+            Kind::Scalar { value, plain } => {
                 let tag = tag_of(value, *plain, self.dialect);
                 let shown = if value.len() > 10 {
                     format!(" `{}...`", truncate_bytes(value, 7))
@@ -296,8 +296,9 @@ impl Walk {
                 };
                 format!("{tag}{shown}")
             }
-            NodeKind::Seq(_) => "!!seq".into(),
-            NodeKind::Map(_) => "!!map".into(),
+            Kind::Seq(_) => "!!seq".into(),
+            Kind::Map(_) => "!!map".into(),
+            Kind::Null => "!!null".into(),
         };
         self.errors.push(format!(
             "line {}: cannot unmarshal {text} into {into}",
@@ -311,9 +312,9 @@ impl Walk {
         }
         match (ty, &n.kind) {
             (Ty::Any, _) => {}
-            (Ty::Struct(name, fields), NodeKind::Map(entries)) => {
+            (Ty::Struct(name, fields), Kind::Map(entries)) => {
                 for (k, v) in entries {
-                    let key = k.as_str().unwrap_or("");
+                    let key = k.name.as_str();
                     match fields.iter().find(|(f, _)| *f == key) {
                         Some((_, fty)) => self.walk(v, fty),
                         None if self.strict => self.errors.push(format!(
@@ -328,33 +329,33 @@ impl Walk {
                 }
             }
             (Ty::Struct(name, _), _) => self.terror(n, name),
-            (Ty::Seq(item, _), NodeKind::Seq(items)) => {
+            (Ty::Seq(item, _), Kind::Seq(items)) => {
                 for it in items {
                     self.walk(it, item);
                 }
             }
             (Ty::Seq(_, name), _) => self.terror(n, name),
-            (Ty::StrMap, NodeKind::Map(entries)) => {
+            (Ty::StrMap, Kind::Map(entries)) => {
                 for (_, v) in entries {
                     self.walk(v, &Ty::Str);
                 }
             }
             (Ty::StrMap, _) => self.terror(n, "map[string]string"),
-            (Ty::Str, NodeKind::Scalar { .. }) => {}
+            (Ty::Str, Kind::Scalar { .. }) => {}
             (Ty::Str, _) => self.terror(n, "string"),
-            (Ty::Float, NodeKind::Scalar { value, plain }) => {
+            (Ty::Float, Kind::Scalar { value, plain }) => {
                 if !matches!(tag_of(value, *plain, self.dialect), "!!int" | "!!float") {
                     self.terror(n, "float64");
                 }
             }
             (Ty::Float, _) => self.terror(n, "float64"),
-            (Ty::Int, NodeKind::Scalar { value, plain }) => {
+            (Ty::Int, Kind::Scalar { value, plain }) => {
                 if tag_of(value, *plain, self.dialect) != "!!int" {
                     self.terror(n, "int");
                 }
             }
             (Ty::Int, _) => self.terror(n, "int"),
-            (Ty::Duration, NodeKind::Scalar { value, .. }) => {
+            (Ty::Duration, Kind::Scalar { value, .. }) => {
                 if let Err(e) = PromDuration::parse(value) {
                     self.fatal = Some(e);
                 }

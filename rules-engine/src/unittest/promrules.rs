@@ -36,11 +36,11 @@ fn valid_metric_name(s: &str) -> bool {
 /// `(key, value)` pairs of a mapping node, values as text.
 fn pairs(n: Option<&Node>) -> Vec<(String, String)> {
     match n.map(|n| &n.kind) {
-        Some(yaml::NodeKind::Map(entries)) => entries
+        Some(yaml::Kind::Map(entries)) => entries
             .iter()
             .map(|(k, v)| {
                 (
-                    k.as_str().unwrap_or("").to_string(),
+                    k.name.clone(),
                     if v.is_null() {
                         String::new()
                     } else {
@@ -230,7 +230,7 @@ pub fn check_rule_file(file: &str, src: &str) -> CheckOutcome {
         };
     }
     let root = yaml::parse(src).unwrap_or_else(|_| Node {
-        kind: yaml::NodeKind::Seq(Vec::new()),
+        kind: yaml::Kind::Seq(Vec::new()),
         pos: Pos::default(),
     });
     let mut rules: Vec<(String, Vec<(String, String)>)> = Vec::new();
