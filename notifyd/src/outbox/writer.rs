@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::mpsc;
 
 use notifiers::Notification;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
 use super::{Enqueued, Entry, OutboxError, Outcome, fingerprints, idempotency_key_prefix};
 
@@ -194,6 +194,51 @@ pub(super) fn take_batch(queued: &mut VecDeque<Op>, slice: usize) -> Vec<Op> {
     batch
 }
 
+/// Records a delivery on the notification's row; the body is no longer needed.
+const DELIVERED: &str = "UPDATE outbox SET delivered_ms = ?2, attempts = ?3, detail = ?4,
+                             notification = '', last_error = NULL
+                         WHERE id = ?1 AND delivered_ms IS NULL";
+
+/// The statements an enqueue runs per notification, prepared once per operation.
+struct EnqueueStmts<'c> {
+    /// The group's last sequence number.
+    sequence: CachedStatement<'c>,
+    /// The notification, unless its key is pending or delivered (the unique `(target,
+    /// idempotency_key)` index covers both, so a conflict inserts nothing: the insert is the
+    /// duplicate check).
+    insert: CachedStatement<'c>,
+    /// The group's log row.
+    log: CachedStatement<'c>,
+}
+
+impl<'c> EnqueueStmts<'c> {
+    fn prepare(tx: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(Self {
+            sequence: tx.prepare_cached(
+                "SELECT sequence FROM notification_log WHERE target = ?1 AND group_key = ?2",
+            )?,
+            insert: tx.prepare_cached(
+                "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
+                                     next_attempt_ms, deadline_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+                 ON CONFLICT (target, idempotency_key) DO NOTHING",
+            )?,
+            log: tx.prepare_cached(
+                "INSERT INTO notification_log (target, group_key, sequence, idempotency_key,
+                                               firing, resolved, enqueued_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (target, group_key) DO UPDATE SET sequence = excluded.sequence,
+                     idempotency_key = excluded.idempotency_key, firing = excluded.firing,
+                     resolved = excluded.resolved, enqueued_ms = excluded.enqueued_ms,
+                     delivered_ms = coalesce((SELECT o.delivered_ms FROM outbox o
+                         WHERE o.target = notification_log.target
+                           AND o.idempotency_key = notification_log.idempotency_key),
+                         notification_log.delivered_ms)",
+            )?,
+        })
+    }
+}
+
 /// The writer's state: the database path, for error messages.
 pub(super) struct Writer {
     pub(super) path: String,
@@ -296,17 +341,24 @@ impl Writer {
                 now_ms,
                 deadline_ms,
                 ..
-            } => items
-                .iter()
-                .map(|item| self.enqueue(tx, item, *now_ms, *deadline_ms))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Done::Enqueued),
+            } => {
+                // Prepared once for all the operation's items (a cache lookup hashes the SQL).
+                let mut stmts = EnqueueStmts::prepare(tx).map_err(|e| self.sql(e))?;
+                items
+                    .iter()
+                    .map(|item| self.enqueue(tx, &mut stmts, item, *now_ms, *deadline_ms))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Done::Enqueued)
+            }
             Op::Record {
                 outcomes, now_ms, ..
-            } => outcomes
-                .iter()
-                .try_for_each(|o| self.record(tx, o, *now_ms))
-                .map(|()| Done::Recorded),
+            } => {
+                let mut delivered = tx.prepare_cached(DELIVERED).map_err(|e| self.sql(e))?;
+                outcomes
+                    .iter()
+                    .try_for_each(|o| self.record(tx, &mut delivered, o, *now_ms))
+                    .map(|()| Done::Recorded)
+            }
             Op::Requeue {
                 ids,
                 now_ms,
@@ -368,19 +420,16 @@ impl Writer {
     fn enqueue(
         &self,
         tx: &Connection,
+        stmts: &mut EnqueueStmts<'_>,
         item: &Item,
         now_ms: i64,
         deadline_ms: i64,
     ) -> Result<Option<(i64, Option<String>)>, OutboxError> {
         let (target, n) = (&item.target, &item.notification);
-        let previous: Option<i64> = tx
-            .prepare_cached(
-                "SELECT sequence FROM notification_log WHERE target = ?1 AND group_key = ?2",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![target, n.group_key], |r| r.get(0))
-                    .optional()
-            })
+        let previous: Option<i64> = stmts
+            .sequence
+            .query_row(params![target, n.group_key], |r| r.get(0))
+            .optional()
             .map_err(|e| self.sql(e))?;
         let sequence = previous.unwrap_or(0) + 1;
         let generated = n
@@ -390,42 +439,24 @@ impl Writer {
         let key = generated.as_deref().unwrap_or(&n.idempotency_key);
         // The duplicate check is the insert itself: the unique (target, idempotency_key) index
         // covers pending and delivered (not pruned yet) rows, and a conflict inserts nothing.
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO outbox (target, idempotency_key, group_key, notification, created_ms,
-                                     next_attempt_ms, deadline_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
-                 ON CONFLICT (target, idempotency_key) DO NOTHING",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    target,
-                    key,
-                    n.group_key,
-                    item.json,
-                    now_ms,
-                    deadline_ms
-                ])
-            })
+        let inserted = stmts
+            .insert
+            .execute(params![
+                target,
+                key,
+                n.group_key,
+                item.json,
+                now_ms,
+                deadline_ms
+            ])
             .map_err(|e| self.sql(e))?;
         if inserted == 0 {
             return Ok(None);
         }
         let id = tx.last_insert_rowid();
-        tx.prepare_cached(
-            "INSERT INTO notification_log (target, group_key, sequence, idempotency_key, firing,
-                                           resolved, enqueued_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (target, group_key) DO UPDATE SET sequence = excluded.sequence,
-                 idempotency_key = excluded.idempotency_key, firing = excluded.firing,
-                 resolved = excluded.resolved, enqueued_ms = excluded.enqueued_ms,
-                 delivered_ms = coalesce((SELECT o.delivered_ms FROM outbox o
-                     WHERE o.target = notification_log.target
-                       AND o.idempotency_key = notification_log.idempotency_key),
-                     notification_log.delivered_ms)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
+        stmts
+            .log
+            .execute(params![
                 target,
                 n.group_key,
                 sequence,
@@ -434,12 +465,17 @@ impl Writer {
                 item.resolved,
                 now_ms
             ])
-        })
-        .map_err(|e| self.sql(e))?;
+            .map_err(|e| self.sql(e))?;
         Ok(Some((id, generated)))
     }
 
-    fn record(&self, tx: &Connection, outcome: &Outcome, now_ms: i64) -> Result<(), OutboxError> {
+    fn record(
+        &self,
+        tx: &Connection,
+        delivered: &mut CachedStatement<'_>,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> Result<(), OutboxError> {
         let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| {
             tx.prepare_cached(sql)
                 .and_then(|mut st| st.execute(p))
@@ -452,12 +488,9 @@ impl Writer {
                 detail,
             } => {
                 // The row stays as the delivery record (its body is no longer needed).
-                run(
-                    "UPDATE outbox SET delivered_ms = ?2, attempts = ?3, detail = ?4,
-                         notification = '', last_error = NULL
-                     WHERE id = ?1 AND delivered_ms IS NULL",
-                    params![id, now_ms, attempts, detail],
-                )?;
+                delivered
+                    .execute(params![id, now_ms, attempts, detail])
+                    .map_err(|e| self.sql(e))?;
                 // The group's log row is not touched: it names this row by its key, and reads
                 // take the delivery time from here (see `log_entry`), so a delivery costs one
                 // row update rather than two at unrelated places in the file.
