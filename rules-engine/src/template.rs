@@ -7,21 +7,36 @@
 //! `toUpper`, `toLower`, `title`, `reReplaceAll`, `match`, `stripPort`, `safeHtml`, `len`,
 //! `index`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `and`, `or`, `not`, `print`, `println`,
 //! `humanizeTimestamp`, `toTime`, `stripDomain`, `args`, `graphLink`, `tableLink`,
-//! `externalURL` and `parseDuration`. Not yet: the query functions (`query`, `first`, `value`,
-//! `label`, `strvalue`, `sortByLabel`), which need store access. Missing label keys render as
-//! the empty string (Prometheus uses `missingkey=zero`). Parse errors surface at rule load.
+//! `externalURL`, `parseDuration`, and the query functions `query`, `first`, `value`, `label`,
+//! `strvalue` and `sortByLabel` (see [`Query`]: `query` runs PromQL at the rule's evaluation
+//! time; a result is a list of samples with `.Labels` and `.Value`, for `range`, `with`,
+//! `len`, `index`); field access on a parenthesized pipeline (`(query "x" | first).Value`).
+//! Missing label keys render as the empty string (Prometheus uses `missingkey=zero`). Parse
+//! errors surface at rule load. Execution errors read like Go's (`template:
+//! __alert_X:1:115: executing "__alert_X" at <first>: error calling first: …`, columns on line
+//! 1 shifted by the variable definitions Prometheus puts before alert templates) for function
+//! calls; other execution errors carry no position.
 
 mod extra;
 mod funcs;
 mod parse;
+mod query;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::gofmt;
+use funcs::FnError;
 pub use parse::TemplateError;
 use parse::{Arg, Cmd, Node, Pipeline};
+pub(crate) use query::StoreQuery;
+pub use query::{Query, QueryResult, QuerySample};
+
+/// Bytes Prometheus puts before an alert template on its first line (`{{$labels := .Labels}}`
+/// and the definitions of `$externalLabels`, `$externalURL`, `$value`): Go's error columns on
+/// line 1 count them.
+const ALERT_DEFS_LEN: usize = 112;
 
 /// The data a template sees: the alert's labels, its value and the external labels/URL.
 #[derive(Debug, Clone, Default)]
@@ -40,38 +55,51 @@ pub struct TemplateData {
 #[derive(Debug, Clone)]
 pub struct Template {
     name: String,
+    text: String,
     nodes: Vec<Node>,
     trivial: Option<String>,
     uses_value: bool,
+    uses_query: bool,
 }
 
-fn nodes_use_value(nodes: &[Node]) -> bool {
+/// Whether `f` holds for a command of `nodes` (nested pipelines included).
+fn any_cmd(nodes: &[Node], f: &impl Fn(&Cmd) -> bool) -> bool {
     nodes.iter().any(|n| match n {
         Node::Text(_) => false,
-        Node::Action(p) => pipeline_uses_value(p),
+        Node::Action(p) => any_cmd_in(p, f),
         Node::If { cond, then, els } | Node::With { cond, then, els } => {
-            pipeline_uses_value(cond) || nodes_use_value(then) || nodes_use_value(els)
+            any_cmd_in(cond, f) || any_cmd(then, f) || any_cmd(els, f)
         }
         Node::Range {
             over, body, els, ..
-        } => pipeline_uses_value(over) || nodes_use_value(body) || nodes_use_value(els),
+        } => any_cmd_in(over, f) || any_cmd(body, f) || any_cmd(els, f),
     })
 }
 
-fn pipeline_uses_value(p: &Pipeline) -> bool {
-    p.cmds.iter().any(|c| match c {
-        Cmd::Call(_, args) => args.iter().any(arg_uses_value),
-        Cmd::Arg(a) => arg_uses_value(a),
+fn any_cmd_in(p: &Pipeline, f: &impl Fn(&Cmd) -> bool) -> bool {
+    p.cmds.iter().any(|c| {
+        let args = match c {
+            Cmd::Call(call) => call.args.as_slice(),
+            Cmd::Arg(a) => std::slice::from_ref(a),
+        };
+        f(c) || args.iter().any(|a| match a {
+            Arg::Pipe(p) | Arg::Chain(p, _) => any_cmd_in(p, f),
+            _ => false,
+        })
     })
 }
 
-fn arg_uses_value(a: &Arg) -> bool {
-    match a {
+/// Whether a command reads the value (`$value`, `$`, `.`).
+fn cmd_uses_value(c: &Cmd) -> bool {
+    let args = match c {
+        Cmd::Call(call) => call.args.as_slice(),
+        Cmd::Arg(a) => std::slice::from_ref(a),
+    };
+    args.iter().any(|a| match a {
         Arg::Var(name, _) => name == "$value" || name == "$",
         Arg::Dot(_) => true,
-        Arg::Pipe(p) => pipeline_uses_value(p),
-        Arg::Str(_) | Arg::Num(..) | Arg::Bool(_) | Arg::Nil => false,
-    }
+        _ => false,
+    })
 }
 
 /// A value during template execution.
@@ -82,8 +110,31 @@ pub(crate) enum Val {
     Int(i64),
     Bool(bool),
     Map(Arc<BTreeMap<String, String>>),
+    /// One sample of a query result (Go: `*template.sample`).
+    Sample(QuerySample),
+    /// A query result (Go: `template.queryResult`).
+    Samples(Arc<[QuerySample]>),
     Data,
     Nil,
+}
+
+/// Go's `%v` of a map: `map[k:v k2:v2]`, keys sorted.
+fn write_map(f: &mut fmt::Formatter<'_>, m: &BTreeMap<String, String>) -> fmt::Result {
+    f.write_str("map[")?;
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        write!(f, "{k}:{v}")?;
+    }
+    f.write_str("]")
+}
+
+/// Go's `%v` of a sample struct: `{map[...] value}`.
+fn write_sample(f: &mut fmt::Formatter<'_>, s: &QuerySample) -> fmt::Result {
+    f.write_str("{")?;
+    write_map(f, &s.labels)?;
+    write!(f, " {}}}", gofmt::fmt_g(s.value, None))
 }
 
 impl fmt::Display for Val {
@@ -93,13 +144,16 @@ impl fmt::Display for Val {
             Val::Float(v) => f.write_str(&gofmt::fmt_g(*v, None)),
             Val::Int(i) => write!(f, "{i}"),
             Val::Bool(b) => write!(f, "{b}"),
-            Val::Map(m) => {
-                f.write_str("map[")?;
-                for (i, (k, v)) in m.iter().enumerate() {
+            Val::Map(m) => write_map(f, m),
+            Val::Sample(s) => write_sample(f, s),
+            // Go prints the samples' addresses here; their contents are more useful
+            Val::Samples(v) => {
+                f.write_str("[")?;
+                for (i, s) in v.iter().enumerate() {
                     if i > 0 {
                         f.write_str(" ")?;
                     }
-                    write!(f, "{k}:{v}")?;
+                    write_sample(f, s)?;
                 }
                 f.write_str("]")
             }
@@ -117,7 +171,8 @@ impl Val {
             Val::Int(i) => *i != 0,
             Val::Bool(b) => *b,
             Val::Map(m) => !m.is_empty(),
-            Val::Data => true,
+            Val::Samples(v) => !v.is_empty(),
+            Val::Sample(_) | Val::Data => true,
             Val::Nil => false,
         }
     }
@@ -125,6 +180,7 @@ impl Val {
 
 struct Scope<'a> {
     data: &'a TemplateData,
+    query: Option<&'a dyn Query>,
     labels: Arc<BTreeMap<String, String>>,
     external: Arc<BTreeMap<String, String>>,
     vars: Vec<(String, Val)>,
@@ -140,13 +196,22 @@ impl Template {
         } else {
             Some(text.to_string())
         };
-        let uses_value = nodes_use_value(&nodes);
+        let uses_value = any_cmd(&nodes, &cmd_uses_value);
+        let uses_query = any_cmd(&nodes, &|c| matches!(c, Cmd::Call(c) if c.name == "query"));
         Ok(Template {
             name: name.to_string(),
+            text: text.to_string(),
             nodes,
             trivial,
             uses_value,
+            uses_query,
         })
+    }
+
+    /// Whether the template calls `query`: its output may then change with the data at every
+    /// evaluation.
+    pub fn uses_query(&self) -> bool {
+        self.uses_query
     }
 
     /// Whether the output may depend on the sample value (`$value`, `.Value`, `$` or `.`):
@@ -158,12 +223,23 @@ impl Template {
 
     /// Renders the template. Execution errors are returned (Prometheus renders them into the
     /// text as `<error expanding template: ...>`; see [`Template::render_or_error_text`]).
+    /// Without a [`Query`], `query` fails.
     pub fn render(&self, data: &TemplateData) -> Result<String, TemplateError> {
+        self.render_with(data, None)
+    }
+
+    /// Renders the template; `query` runs the template function `query`.
+    pub fn render_with(
+        &self,
+        data: &TemplateData,
+        query: Option<&dyn Query>,
+    ) -> Result<String, TemplateError> {
         if let Some(t) = &self.trivial {
             return Ok(t.clone());
         }
         let mut scope = Scope {
             data,
+            query,
             labels: Arc::new(data.labels.clone()),
             external: Arc::new(data.external_labels.clone()),
             vars: Vec::new(),
@@ -187,13 +263,44 @@ impl Template {
 
     /// Renders like Prometheus: an execution error becomes the text of the result.
     pub fn render_or_error_text(&self, data: &TemplateData) -> String {
-        self.render(data)
-            .unwrap_or_else(|e| format!("<error expanding template: {e}>"))
+        self.render_or_error_text_with(data, None)
+    }
+
+    /// [`Template::render_or_error_text`] with a [`Query`] for `query`.
+    pub fn render_or_error_text_with(
+        &self,
+        data: &TemplateData,
+        query: Option<&dyn Query>,
+    ) -> String {
+        self.render_with(data, query).unwrap_or_else(|e| {
+            format!(
+                "<error expanding template: error executing template {}: {e}>",
+                self.name
+            )
+        })
     }
 
     fn err(&self, msg: String) -> TemplateError {
         TemplateError {
             message: format!("template: {}: {msg}", self.name),
+        }
+    }
+
+    /// An execution error at byte `pos` of the text, in Go's words: `template: NAME:LINE:COL:
+    /// executing "NAME" at <CONTEXT>: MSG`.
+    fn err_at(&self, pos: usize, context: &str, msg: String) -> TemplateError {
+        let before = self.text.get(..pos).unwrap_or(&self.text);
+        let line = 1 + before.matches('\n').count();
+        let col = match before.rfind('\n') {
+            Some(nl) => pos - nl - 1,
+            None => pos + ALERT_DEFS_LEN,
+        };
+        TemplateError {
+            message: format!(
+                "template: {name}:{line}:{col}: executing {} at <{context}>: {msg}",
+                gofmt::go_quote(&self.name),
+                name = self.name
+            ),
         }
     }
 
@@ -243,8 +350,16 @@ impl Template {
                 } => {
                     let depth = sc.vars.len();
                     let v = self.pipeline(over, sc)?;
-                    let items: Vec<(String, String)> = match &v {
-                        Val::Map(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    let items: Vec<(Val, Val)> = match &v {
+                        Val::Map(m) => m
+                            .iter()
+                            .map(|(k, v)| (Val::Str(k.clone()), Val::Str(v.clone())))
+                            .collect(),
+                        Val::Samples(ss) => ss
+                            .iter()
+                            .enumerate()
+                            .map(|(i, s)| (Val::Int(i as i64), Val::Sample(s.clone())))
+                            .collect(),
                         Val::Nil => Vec::new(),
                         other => return Err(self.err(format!("range can't iterate over {other}"))),
                     };
@@ -254,12 +369,12 @@ impl Template {
                     for (k, v) in items {
                         let inner = sc.vars.len();
                         if let Some(kn) = key {
-                            sc.vars.push((kn.clone(), Val::Str(k.clone())));
+                            sc.vars.push((kn.clone(), k));
                         }
                         if let Some(vn) = val {
-                            sc.vars.push((vn.clone(), Val::Str(v.clone())));
+                            sc.vars.push((vn.clone(), v.clone()));
                         }
-                        let old = std::mem::replace(&mut sc.dot, Val::Str(v));
+                        let old = std::mem::replace(&mut sc.dot, v);
                         self.exec(body, sc, out)?;
                         sc.dot = old;
                         sc.vars.truncate(inner);
@@ -294,16 +409,20 @@ impl Template {
         sc: &mut Scope<'_>,
     ) -> Result<Val, TemplateError> {
         match cmd {
-            Cmd::Call(name, args) => {
-                let mut vals = Vec::with_capacity(args.len() + 1);
-                for a in args {
+            Cmd::Call(c) => {
+                let mut vals = Vec::with_capacity(c.args.len() + 1);
+                for a in &c.args {
                     vals.push(self.arg(a, sc)?);
                 }
                 if let Some(p) = piped {
                     vals.push(p);
                 }
-                funcs::call(name, vals, &sc.data.external_url)
-                    .map_err(|m| self.err(format!("executing {name:?}: {m}")))
+                funcs::call(&c.name, vals, &sc.data.external_url, sc.query).map_err(|e| match e {
+                    FnError::Call(m) => {
+                        self.err_at(c.pos, &c.text, format!("error calling {}: {m}", c.name))
+                    }
+                    FnError::Exec(m) => self.err_at(c.pos, &c.name, m),
+                })
             }
             Cmd::Arg(a) => {
                 if piped.is_some() {
@@ -327,6 +446,10 @@ impl Template {
             Arg::Bool(b) => Val::Bool(*b),
             Arg::Nil => Val::Nil,
             Arg::Pipe(p) => self.pipeline(p, sc)?,
+            Arg::Chain(p, fields) => {
+                let v = self.pipeline(p, sc)?;
+                self.fields(v, fields, sc)?
+            }
             Arg::Var(name, fields) => {
                 let base = sc
                     .vars
@@ -352,8 +475,19 @@ impl Template {
                     "Value" => Val::Float(sc.data.value),
                     _ => return Err(self.err(format!("can't evaluate field {f}"))),
                 },
+                Val::Sample(s) => match f.as_str() {
+                    "Labels" => Val::Map(s.labels.clone()),
+                    "Value" => Val::Float(s.value),
+                    _ => {
+                        let msg = format!("can't evaluate field {f} in type *template.sample");
+                        return Err(self.err(msg));
+                    }
+                },
                 other => {
-                    return Err(self.err(format!("can't evaluate field {f} in type {other}")));
+                    return Err(self.err(format!(
+                        "can't evaluate field {f} in type {}",
+                        funcs::type_name(&other)
+                    )));
                 }
             };
         }
@@ -362,135 +496,4 @@ impl Template {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn render(text: &str, value: f64) -> String {
-        let t = Template::parse("__alert_T", text).unwrap();
-        let mut data = TemplateData {
-            value,
-            ..Default::default()
-        };
-        data.labels.insert("instance".into(), "host:9100".into());
-        data.labels.insert("job".into(), "node".into());
-        data.external_labels.insert("cluster".into(), "eu1".into());
-        t.render(&data).unwrap()
-    }
-
-    #[test]
-    fn variables_and_fields() {
-        assert_eq!(
-            render("{{ $labels.instance }} is {{ $value }}", 0.5),
-            "host:9100 is 0.5"
-        );
-        assert_eq!(render("{{ .Labels.job }}/{{ .Value }}", 3.0), "node/3");
-        assert_eq!(render("[{{ $labels.missing }}]", 0.0), "[]");
-        assert_eq!(render("{{ $externalLabels.cluster }}", 0.0), "eu1");
-        assert_eq!(render("a {{- \" b \" -}} c", 0.0), "a b c");
-        assert_eq!(render("{{/* comment */}}x", 0.0), "x");
-    }
-
-    #[test]
-    fn functions() {
-        assert_eq!(render("{{ humanize 1234567 }}", 0.0), "1.235M");
-        assert_eq!(render("{{ $value | humanize }}", 0.00123), "1.23m");
-        assert_eq!(render("{{ humanizePercentage 0.1234 }}", 0.0), "12.34%");
-        assert_eq!(render("{{ humanizeDuration 3725 }}", 0.0), "1h 2m 5s");
-        assert_eq!(render("{{ humanizeDuration 0.25 }}", 0.0), "250ms");
-        assert_eq!(render("{{ printf \"%.2f\" $value }}", 1.23456), "1.23");
-        assert_eq!(render("{{ printf \"%s=%d\" \"a\" 3 }}", 0.0), "a=3");
-        assert_eq!(render("{{ toUpper $labels.job }}", 0.0), "NODE");
-        assert_eq!(
-            render("{{ reReplaceAll \":.*\" \"\" $labels.instance }}", 0.0),
-            "host"
-        );
-        assert_eq!(
-            render("{{ if gt $value 1.0 }}big{{ else }}small{{ end }}", 2.0),
-            "big"
-        );
-        assert_eq!(
-            render(
-                "{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}",
-                0.0
-            ),
-            "instance=host:9100;job=node;"
-        );
-    }
-
-    #[test]
-    fn prometheus_extra_functions() {
-        assert_eq!(render("{{ humanize1024 1234567 }}", 0.0), "1.177Mi");
-        assert_eq!(
-            render("{{ $value | humanizeTimestamp }}", 1_700_000_000.5),
-            "2023-11-14 22:13:20.5 +0000 UTC"
-        );
-        assert_eq!(
-            render("{{ toTime 123456789 }}", 0.0),
-            "1973-11-29 21:33:09 +0000 UTC"
-        );
-        assert_eq!(render("{{ humanizeTimestamp \"NaN\" }}", 0.0), "NaN");
-        assert_eq!(
-            render("{{ stripDomain $labels.instance }}", 0.0),
-            "host:9100"
-        );
-        assert_eq!(
-            render("{{ args 1 \"x\" 2.5 }}", 0.0),
-            "map[arg0:1 arg1:x arg2:2.5]"
-        );
-        assert_eq!(render("{{ $a := args 1 \"x\" }}{{ $a.arg1 }}", 0.0), "x");
-        assert_eq!(
-            render("{{ tableLink \"up == 0\" }}", 0.0),
-            "/graph?g0.expr=up+%3D%3D+0&g0.tab=1"
-        );
-        assert_eq!(render("{{ parseDuration \"1h30m\" }}", 0.0), "5400");
-        let t = Template::parse("__alert_T", "{{ externalURL }}|{{ $externalURL }}").unwrap();
-        let data = TemplateData {
-            external_url: "http://prom:9090".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            t.render(&data).unwrap(),
-            "http://prom:9090|http://prom:9090"
-        );
-        let t = Template::parse("__alert_T", "{{ parseDuration \"5x\" }}").unwrap();
-        let e = t.render(&data).unwrap_err().to_string();
-        assert!(e.contains("not a valid duration string"), "{e}");
-    }
-
-    #[test]
-    fn value_dependence_is_detected() {
-        let uses = |t: &str| Template::parse("__alert_T", t).unwrap().uses_value();
-        assert!(!uses("plain text"));
-        assert!(!uses(
-            "{{ $labels.instance }} in {{ $externalLabels.cluster }}"
-        ));
-        assert!(!uses("{{ range $k, $v := $labels }}{{ $k }}{{ end }}"));
-        assert!(uses("{{ $value }}"));
-        assert!(uses("{{ humanize $value }}"));
-        assert!(uses("{{ printf \"%.1f\" (humanize $value) }}"));
-        assert!(uses("{{ .Value }}"));
-        assert!(uses("{{ $.Value }}"));
-        assert!(uses("{{ if gt $value 1.0 }}big{{ end }}"));
-        assert!(uses("{{ $v := $value }}{{ $v }}"));
-        assert!(uses("{{ with $labels.job }}{{ . }}{{ end }}"));
-    }
-
-    #[test]
-    fn parse_errors_are_reported() {
-        let e = Template::parse("__alert_T", "{{ nope 1 }}").unwrap_err();
-        assert!(
-            e.to_string().contains("function \"nope\" not defined"),
-            "{e}"
-        );
-        let e = Template::parse("__alert_T", "{{ $labels.x ").unwrap_err();
-        assert!(e.to_string().contains("unclosed action"), "{e}");
-        let e = Template::parse("__alert_T", "{{ if 1 }}x").unwrap_err();
-        assert!(e.to_string().contains("unexpected EOF"), "{e}");
-        let e = Template::parse("__alert_T", "a {{ if }}b{{ end }}").unwrap_err();
-        assert_eq!(e.to_string(), "template: __alert_T:1: missing value for if");
-        let e = Template::parse("__alert_T", "{{ with }}b{{ end }}").unwrap_err();
-        assert!(e.to_string().ends_with("missing value for with"), "{e}");
-        let e = Template::parse("__alert_T", "{{ $nope }}").unwrap_err();
-        assert!(e.to_string().contains("undefined variable"), "{e}");
-    }
-}
+mod tests;

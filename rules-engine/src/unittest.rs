@@ -17,14 +17,22 @@
 //! interval`, expression tests run at the end. The crate does no I/O: files are read through
 //! [`Files`].
 //!
+//! Templates may `query` the test's series (at the evaluation time, seeing what earlier rules
+//! wrote), with `first`, `label`, `value`, `strvalue`, `sortByLabel`, `.Labels`, `.Value`.
+//!
 //! Not mirrored: Go's random order when one rule has several bad labels or annotations; PromQL
 //! grammar errors with context (`unexpected <op:+> in label matching, expected …`: only lexer
 //! errors and `unexpected end of input`/`unexpected <token>` match); yaml.v2's `field x already
-//! set` for repeated keys; the template query functions (`query`, `first`, `value`, `label`,
-//! `strvalue`, `sortByLabel`: they need store access at render time); field access on a
-//! parenthesized pipeline (`(args 1).arg0`: bind it to a variable first). `args` values are kept
-//! as strings (Go keeps their types), and template execution errors are not byte-identical to
-//! Go's (`executing "x" at <f>: error calling f: …`).
+//! set` for repeated keys. In templates: promtool loads the input series in Go's map order, so
+//! the order of an unsorted `query` result (what `first` picks of several samples, an unsorted
+//! `range`) changes from run to run, where c5 keeps the input order (use `sortByLabel` or an
+//! aggregation); printing a whole query result shows the samples where Go prints their
+//! addresses; `sortByLabel` returns a sorted copy (Go sorts in place, so a variable holding the
+//! result changes too); `args` values are kept as strings (Go keeps their types). Function-call
+//! execution errors are Go's (`template: __alert_X:1:115: executing "__alert_X" at <first>:
+//! error calling first: …`, also wrong argument counts and wrong piped value types); other
+//! execution errors (unknown fields, literal arguments of the wrong type, `range` over a
+//! non-list) carry no position and Go's wording only in part.
 
 mod goyaml;
 mod notation;

@@ -11,7 +11,7 @@ use crate::alert::{self, AlertState, Seen, Timing};
 use crate::eval;
 use crate::input::{FxHashMap, Labels, METRIC_NAME};
 use crate::rule::{Group, NoDataPolicy, Rule};
-use crate::template::TemplateData;
+use crate::template::{Query, StoreQuery, TemplateData};
 
 /// The `ALERTS` / `ALERTS_FOR_STATE` label sets of one alert (rebuilt when its state changes).
 pub(crate) struct AlertSeries {
@@ -54,17 +54,19 @@ fn template_data(cfg: &super::EngineConfig, labels: &Labels, value: f64) -> Temp
     }
 }
 
-/// Final alert labels and rendered annotations of one result sample (uncached).
+/// Final alert labels and rendered annotations of one result sample (uncached); `query`
+/// answers the templates' `query` calls.
 pub(crate) fn alert_labels(
     cfg: &super::EngineConfig,
     rule: &Rule,
     s: &eval::Sample,
+    query: Option<&dyn Query>,
 ) -> (Labels, Vec<(String, String)>) {
     let templated = rule.labels.iter().any(|l| l.template.is_some())
         || rule.annotations.iter().any(|a| a.template.is_some());
     let data = templated.then(|| template_data(cfg, &s.labels, s.value));
     let render = |p: &crate::rule::TemplatedPair| match (&p.template, &data) {
-        (Some(t), Some(d)) => t.render_or_error_text(d),
+        (Some(t), Some(d)) => t.render_or_error_text_with(d, query),
         _ => p.raw.clone(),
     };
     // the sample's (interned) strings are shared, not copied
@@ -88,7 +90,8 @@ pub(crate) fn alert_labels(
 }
 
 /// Looks up (or renders) the derived labels of `s` in `cache`; re-renders when the value
-/// changed and a template uses it.
+/// changed and a template uses it, and at every evaluation when the templates query the store
+/// (`query` is given only then).
 fn derived<'c>(
     cache: &'c mut DerivedCache,
     cfg: &super::EngineConfig,
@@ -96,10 +99,11 @@ fn derived<'c>(
     value_dependent: bool,
     s: &eval::Sample,
     ts: i64,
+    query: Option<&dyn Query>,
 ) -> &'c Derived {
     let bits = s.value.to_bits();
     let fresh = |s: &eval::Sample| {
-        let (labels, annotations) = alert_labels(cfg, rule, s);
+        let (labels, annotations) = alert_labels(cfg, rule, s, query);
         Derived {
             labels,
             annotations,
@@ -110,7 +114,7 @@ fn derived<'c>(
     let d = cache
         .entry(s.labels.clone())
         .and_modify(|d| {
-            if value_dependent && d.value_bits != bits {
+            if query.is_some() || (value_dependent && d.value_bits != bits) {
                 let mut f = fresh(s);
                 if f.labels == d.labels {
                     // keep the shared label set: maps keyed by it compare by pointer
@@ -171,16 +175,23 @@ pub(super) fn eval_alerting(
         keep_firing_for_ms: rule.keep_firing_for_ms,
         resolve_for_ms: rule.resolve_for_ms,
     };
-    let value_dependent = rule
-        .labels
-        .iter()
-        .chain(&rule.annotations)
-        .any(|p| p.template.as_ref().is_some_and(|t| t.uses_value()));
+    let uses = |f: fn(&crate::template::Template) -> bool| {
+        rule.labels
+            .iter()
+            .chain(&rule.annotations)
+            .any(|p| p.template.as_ref().is_some_and(f))
+    };
+    let value_dependent = uses(crate::template::Template::uses_value);
+    // the templates' queries run against the store as the rule's expression saw it (this
+    // rule writes only after rendering)
+    let store_query =
+        uses(crate::template::Template::uses_query).then(|| StoreQuery::new(store.store(), ts));
+    let query = store_query.as_ref().map(|q| q as &dyn Query);
     // final labels → (value, derived-cache key)
     let mut present: FxHashMap<Labels, (f64, Labels)> = FxHashMap::default();
     present.reserve(vector.len());
     for s in &vector {
-        let d = derived(&mut rs.derived, config, rule, value_dependent, s, ts);
+        let d = derived(&mut rs.derived, config, rule, value_dependent, s, ts, query);
         if present
             .insert(d.labels.clone(), (s.value, s.labels.clone()))
             .is_some()
@@ -196,14 +207,19 @@ pub(super) fn eval_alerting(
             labels: Labels::from_pairs([("nodata", "true")]),
             value: 0.0,
         };
-        let (labels, ann) = alert_labels(config, rule, &s);
+        let (labels, ann) = alert_labels(config, rule, &s, query);
         nodata_annotations = Some(ann);
         present.insert(labels, (0.0, s.labels));
     }
     let resolve_set: Option<HashSet<Labels>> = match resolve_vector {
         None => None,
-        Some(v) => Some(v?.iter().map(|s| alert_labels(config, rule, s).0).collect()),
+        Some(v) => Some(
+            v?.iter()
+                .map(|s| alert_labels(config, rule, s, query).0)
+                .collect(),
+        ),
     };
+    drop(store_query);
     let nodata_state = no_data && rule.nodata == NoDataPolicy::Nodata;
     for (labels, (value, key)) in &present {
         let a = rs

@@ -10,7 +10,8 @@
 //! run). Each group of such a run reads the store shared and collects its writes in a buffer;
 //! the buffers are applied in group order afterwards, so series are created and samples
 //! appended in the sequential order too. A selector without a fixed metric name reads every
-//! metric; a recording rule with a `__name__` label may write any.
+//! metric, and so does a rule whose templates call `query`; a recording rule with a `__name__`
+//! label may write any.
 
 use std::collections::BTreeSet;
 
@@ -105,6 +106,14 @@ pub(crate) fn group_deps(gs: &GroupState, alert_series: bool) -> GroupDeps {
         let mut r = reads(&rs.rule.expr);
         if let Some(re) = &rs.rule.resolve_expr {
             r.extend(&reads(re));
+        }
+        // a template's `query` may read anything (its text may even be computed)
+        let queries = rs.rule.labels.iter().chain(&rs.rule.annotations);
+        if queries
+            .filter_map(|p| p.template.as_ref())
+            .any(|t| t.uses_query())
+        {
+            r.add(None);
         }
         if r.intersects(&d.writes) {
             d.self_contained = false;

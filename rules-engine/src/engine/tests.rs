@@ -1,7 +1,8 @@
 //! Tests of the engine's caches: rendered labels/annotations per series (re-rendered when a
 //! `$value` template sees a new value), cached selectors seeing series created later, the
-//! `ALERTS` / `ALERTS_FOR_STATE` series across state changes, and recording-rule output (with
-//! staleness) across a store compaction.
+//! `ALERTS` / `ALERTS_FOR_STATE` series across state changes, recording-rule output (with
+//! staleness) across a store compaction, and templates that `query` the store (re-rendered at
+//! every evaluation).
 
 use super::{Engine, EngineConfig, Event};
 use crate::alert::AlertState;
@@ -219,4 +220,45 @@ fn recording_output_survives_compaction_and_goes_stale() {
     // b's output was marked stale when b left the 5 m look-back (at 10m)
     assert!(query(&e, r#"x:double{instance="b"}"#, t).is_empty());
     assert_eq!(e.groups[0].rules[0].written.len(), 1);
+}
+
+#[test]
+fn query_templates_re_render_at_every_evaluation_and_see_earlier_rules() {
+    // the alert's own value stays 1; what its annotation queries changes, and `x:sum` is
+    // written by the rule before it in the same evaluation
+    let mut e = engine(
+        "groups:
+- name: g
+  interval: 1m
+  rules:
+  - record: x:sum
+    expr: sum(x)
+  - alert: Some
+    expr: x == 1
+    annotations:
+      s: '{{ with query \"x:sum\" }}{{ . | first | value }}{{ end }} of {{ query \"x\" | len }}'
+      q: '{{ query \"x{\" }}'
+",
+    );
+    let ann = |sum: &str, n: usize| -> Vec<(String, Vec<(String, String)>)> {
+        let err = "<error expanding template: error executing template __alert_Some: template: \
+            __alert_Some:1:115: executing \"__alert_Some\" at <query \"x{\">: error calling \
+            query: 1:3: parse error: unexpected end of input inside braces>";
+        vec![(
+            r#"{alertname="Some", instance="a"}"#.to_string(),
+            vec![
+                ("q".to_string(), err.to_string()),
+                ("s".to_string(), format!("{sum} of {n}")),
+            ],
+        )]
+    };
+    put(&mut e, "x", "a", 0, 1.0);
+    put(&mut e, "x", "b", 0, 5.0);
+    e.evaluate(0);
+    assert_eq!(annotations(&e, "Some"), ann("6", 2));
+    put(&mut e, "x", "a", 60_000, 1.0);
+    put(&mut e, "x", "b", 60_000, 10.0);
+    put(&mut e, "x", "c", 60_000, 3.0);
+    e.evaluate(60_000);
+    assert_eq!(annotations(&e, "Some"), ann("14", 3));
 }

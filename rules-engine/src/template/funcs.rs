@@ -1,6 +1,7 @@
-//! The template functions Prometheus offers (all but the query functions `query`, `first`,
-//! `value`, `label`, `strvalue` and `sortByLabel`).
+//! The template functions Prometheus offers; the query functions (`query`, `first`, `value`,
+//! `label`, `strvalue`, `sortByLabel`) are in the `query` module.
 
+use super::query::{self, Query};
 use super::{Val, extra};
 use crate::gofmt::{fmt_e_prec, fmt_f_prec, fmt_g};
 
@@ -41,7 +42,22 @@ const NAMES: &[&str] = &[
 ];
 
 pub(super) fn exists(name: &str) -> bool {
-    NAMES.contains(&name)
+    NAMES.contains(&name) || query::NAMES.contains(&name)
+}
+
+/// Why a function call failed, which decides how Go's `text/template` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FnError {
+    /// The function returned an error: `error calling f: …`, at the command.
+    Call(String),
+    /// The call is wrong (argument count, argument type): the message alone, at the name.
+    Exec(String),
+}
+
+impl From<String> for FnError {
+    fn from(m: String) -> Self {
+        FnError::Call(m)
+    }
 }
 
 fn to_float(v: &Val) -> Result<f64, String> {
@@ -60,12 +76,12 @@ fn to_str(v: &Val) -> String {
     v.to_string()
 }
 
-fn arity(name: &str, args: &[Val], n: usize) -> Result<(), String> {
+fn arity(name: &str, args: &[Val], n: usize) -> Result<(), FnError> {
     if args.len() != n {
-        return Err(format!(
+        return Err(FnError::Exec(format!(
             "wrong number of args for {name}: want {n} got {}",
             args.len()
-        ));
+        )));
     }
     Ok(())
 }
@@ -236,13 +252,16 @@ pub(crate) fn sprintf(format: &str, args: &[Val]) -> String {
     out
 }
 
-fn type_name(v: &Val) -> &'static str {
+/// The Go type Prometheus' templates have for a value (in type errors).
+pub(super) fn type_name(v: &Val) -> &'static str {
     match v {
         Val::Str(_) => "string",
         Val::Float(_) => "float64",
         Val::Int(_) => "int",
         Val::Bool(_) => "bool",
         Val::Map(_) => "map[string]string",
+        Val::Sample(_) => "*template.sample",
+        Val::Samples(_) => "template.queryResult",
         Val::Data | Val::Nil => "<nil>",
     }
 }
@@ -261,9 +280,18 @@ fn compare(name: &str, a: &Val, b: &Val) -> Result<std::cmp::Ordering, String> {
     }
 }
 
-/// Calls the function `name`; `external_url` answers `externalURL`.
-pub(super) fn call(name: &str, args: Vec<Val>, external_url: &str) -> Result<Val, String> {
+/// Calls the function `name`; `external_url` answers `externalURL`, `query` the query
+/// functions.
+pub(super) fn call(
+    name: &str,
+    args: Vec<Val>,
+    external_url: &str,
+    query: Option<&dyn Query>,
+) -> Result<Val, FnError> {
     use std::cmp::Ordering::*;
+    if query::NAMES.contains(&name) {
+        return query::call(name, &args, query);
+    }
     Ok(match name {
         "externalURL" => {
             arity(name, &args, 0)?;
@@ -287,7 +315,9 @@ pub(super) fn call(name: &str, args: Vec<Val>, external_url: &str) -> Result<Val
         }
         "printf" => {
             let Some((f, rest)) = args.split_first() else {
-                return Err("wrong number of args for printf: want at least 1 got 0".into());
+                return Err(FnError::Exec(
+                    "wrong number of args for printf: want at least 1 got 0".into(),
+                ));
             };
             Val::Str(sprintf(&to_str(f), rest))
         }
@@ -339,7 +369,7 @@ pub(super) fn call(name: &str, args: Vec<Val>, external_url: &str) -> Result<Val
             match extra::timestamp_string(v)? {
                 Some(t) => Val::Str(t),
                 None if name == "humanizeTimestamp" => Val::Str(fmt_g(v, Some(4))),
-                None => return Err("value is NaN or Inf".into()),
+                None => return Err(FnError::Call("value is NaN or Inf".into())),
             }
         }
         "args" => {
@@ -385,14 +415,23 @@ pub(super) fn call(name: &str, args: Vec<Val>, external_url: &str) -> Result<Val
             match &args[0] {
                 Val::Str(s) => Val::Int(s.len() as i64),
                 Val::Map(m) => Val::Int(m.len() as i64),
-                other => return Err(format!("len of {other}")),
+                Val::Samples(s) => Val::Int(s.len() as i64),
+                other => return Err(format!("len of type {}", type_name(other)).into()),
             }
         }
         "index" => {
             arity(name, &args, 2)?;
-            match &args[0] {
-                Val::Map(m) => Val::Str(m.get(&to_str(&args[1])).cloned().unwrap_or_default()),
-                other => return Err(format!("can't index item of type {}", type_name(other))),
+            match (&args[0], &args[1]) {
+                (Val::Map(m), k) => Val::Str(m.get(&to_str(k)).cloned().unwrap_or_default()),
+                (Val::Samples(s), Val::Int(i)) => {
+                    match usize::try_from(*i).ok().and_then(|i| s.get(i)) {
+                        Some(x) => Val::Sample(x.clone()),
+                        None => return Err(format!("index out of range: {i}").into()),
+                    }
+                }
+                (other, _) => {
+                    return Err(format!("can't index item of type {}", type_name(other)).into());
+                }
             }
         }
         "eq" | "ne" | "lt" | "le" | "gt" | "ge" => {
@@ -431,6 +470,6 @@ pub(super) fn call(name: &str, args: Vec<Val>, external_url: &str) -> Result<Val
             }
             last
         }
-        other => return Err(format!("function {other:?} not defined")),
+        other => return Err(format!("function {other:?} not defined").into()),
     })
 }

@@ -48,8 +48,19 @@ pub(crate) struct Pipeline {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Cmd {
-    Call(String, Vec<Arg>),
+    Call(Call),
     Arg(Arg),
+}
+
+/// A function call command.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub name: String,
+    pub args: Vec<Arg>,
+    /// Byte offset of the function name in the template text.
+    pub pos: usize,
+    /// The command as Go prints it in error contexts (`query "up"`).
+    pub text: String,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +72,8 @@ pub(crate) enum Arg {
     Var(String, Vec<String>),
     Dot(Vec<String>),
     Pipe(Box<Pipeline>),
+    /// Fields of a parenthesized pipeline's result: `(pipeline).Field`.
+    Chain(Box<Pipeline>, Vec<String>),
 }
 
 struct Ctx<'a> {
@@ -82,6 +95,7 @@ pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Node>, TemplateError> 
         cx: &cx,
         items,
         pos: 0,
+        eof_line: 1 + text.matches('\n').count(),
         vars: vec![
             "$".into(),
             "$labels".into(),
@@ -101,6 +115,8 @@ struct Parser<'a> {
     cx: &'a Ctx<'a>,
     items: Vec<Item>,
     pos: usize,
+    /// The line of the end of the text (Go reports a missing `{{end}}` there).
+    eof_line: usize,
     vars: Vec<String>,
 }
 
@@ -120,10 +136,10 @@ impl Parser<'_> {
                     let line = *line;
                     let toks = toks.clone();
                     match toks.first() {
-                        Some(Tok::Ident(k)) if k == "end" => {
+                        Some(Tok::Ident(k, _)) if k == "end" => {
                             return Ok((nodes, Some((line, "end".into()))));
                         }
-                        Some(Tok::Ident(k)) if k == "else" => {
+                        Some(Tok::Ident(k, _)) if k == "else" => {
                             // stash the remainder for `else if`
                             self.items[idx] = Item::Action {
                                 line,
@@ -132,7 +148,7 @@ impl Parser<'_> {
                             self.pos = idx;
                             return Ok((nodes, Some((line, "else".into()))));
                         }
-                        Some(Tok::Ident(k)) if k == "if" || k == "with" || k == "range" => {
+                        Some(Tok::Ident(k, _)) if k == "if" || k == "with" || k == "range" => {
                             let kw = k.clone();
                             nodes.push(self.control(&kw, line, &toks[1..])?);
                         }
@@ -182,7 +198,7 @@ impl Parser<'_> {
         let (then, end) = self.list()?;
         let mut els = Vec::new();
         match end {
-            None => return Err(self.cx.err(line, format!("unexpected EOF in {kw}"))),
+            None => return Err(self.cx.err(self.eof_line, "unexpected EOF")),
             Some((_, e)) if e == "end" => {}
             Some((eline, _)) => {
                 // else or else if
@@ -193,7 +209,7 @@ impl Parser<'_> {
                     Item::Text(_) => Vec::new(),
                 };
                 self.vars.truncate(depth);
-                if let Some(Tok::Ident(k)) = rest.first()
+                if let Some(Tok::Ident(k, _)) = rest.first()
                     && (k == "if" || k == "with")
                 {
                     let inner = k.clone();
@@ -206,7 +222,7 @@ impl Parser<'_> {
                         Some((l, x)) => {
                             return Err(self.cx.err(l, format!("unexpected {{{{{x}}}}}")));
                         }
-                        None => return Err(self.cx.err(line, format!("unexpected EOF in {kw}"))),
+                        None => return Err(self.cx.err(self.eof_line, "unexpected EOF")),
                     }
                 }
             }
@@ -268,11 +284,18 @@ impl Parser<'_> {
             i += n;
         }
         match (toks.first(), args.len()) {
-            (Some(Tok::Ident(name)), _) if !matches!(name.as_str(), "true" | "false" | "nil") => {
+            (Some(Tok::Ident(name, pos)), _)
+                if !matches!(name.as_str(), "true" | "false" | "nil") =>
+            {
                 if !funcs::exists(name) {
                     return Err(self.cx.err(line, format!("function {name:?} not defined")));
                 }
-                Ok(Cmd::Call(name.clone(), args.into_iter().skip(1).collect()))
+                Ok(Cmd::Call(Call {
+                    name: name.clone(),
+                    args: args.into_iter().skip(1).collect(),
+                    pos: *pos,
+                    text: go_text(toks),
+                }))
             }
             (_, 1) => Ok(Cmd::Arg(args.remove(0))),
             _ => Err(self.cx.err(
@@ -284,12 +307,12 @@ impl Parser<'_> {
 
     fn operand(&mut self, line: usize, toks: &[Tok]) -> Result<(Arg, usize), TemplateError> {
         Ok(match &toks[0] {
-            Tok::Str(s) => (Arg::Str(s.clone()), 1),
-            Tok::Num(v, i) => (Arg::Num(*v, *i), 1),
-            Tok::Ident(k) if k == "true" => (Arg::Bool(true), 1),
-            Tok::Ident(k) if k == "false" => (Arg::Bool(false), 1),
-            Tok::Ident(k) if k == "nil" => (Arg::Nil, 1),
-            Tok::Ident(k) => (Arg::Str(k.clone()), 1), // function name placeholder
+            Tok::Str(s, _) => (Arg::Str(s.clone()), 1),
+            Tok::Num(v, i, _) => (Arg::Num(*v, *i), 1),
+            Tok::Ident(k, _) if k == "true" => (Arg::Bool(true), 1),
+            Tok::Ident(k, _) if k == "false" => (Arg::Bool(false), 1),
+            Tok::Ident(k, _) if k == "nil" => (Arg::Nil, 1),
+            Tok::Ident(k, _) => (Arg::Str(k.clone()), 1), // function name placeholder
             Tok::Var(v, f) => {
                 if !self.vars.contains(v) {
                     return Err(self.cx.err(line, format!("undefined variable {v:?}")));
@@ -316,12 +339,30 @@ impl Parser<'_> {
                 let Some(end) = end else {
                     return Err(self.cx.err(line, "unclosed left paren"));
                 };
-                let p = self.pipeline(line, &toks[1..end], "parenthesized pipeline")?;
-                (Arg::Pipe(Box::new(p)), end + 1)
+                let p = Box::new(self.pipeline(line, &toks[1..end], "parenthesized pipeline")?);
+                match toks.get(end + 1) {
+                    Some(Tok::Chain(fields)) => (Arg::Chain(p, fields.clone()), end + 2),
+                    _ => (Arg::Pipe(p), end + 1),
+                }
             }
             other => return Err(self.cx.err(line, format!("unexpected {other} in operand"))),
         })
     }
+}
+
+/// A command as Go's `text/template` prints it: its tokens separated by one space, none
+/// inside parentheses or before a chained field.
+fn go_text(toks: &[Tok]) -> String {
+    let mut out = String::new();
+    for (i, t) in toks.iter().enumerate() {
+        let glued = matches!(t, Tok::RParen | Tok::Chain(_))
+            || matches!(i.checked_sub(1).map(|j| &toks[j]), Some(Tok::LParen));
+        if i > 0 && !glued {
+            out.push(' ');
+        }
+        out.push_str(&t.to_string());
+    }
+    out
 }
 
 fn split_top<'t>(toks: &'t [Tok], sep: &Tok) -> Vec<&'t [Tok]> {

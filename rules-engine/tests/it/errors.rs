@@ -106,7 +106,7 @@ fn template_errors_at_load() {
             "{HEAD}  - alert: A\n    expr: up\n    labels:\n      s: '{{{{ if $value }}}}x'\n"
         ),
         &[
-            "rules.yml:7:10: group \"g\", rule 1, \"A\": label \"s\": template: __alert_A:1: unexpected EOF in if",
+            "rules.yml:7:10: group \"g\", rule 1, \"A\": label \"s\": template: __alert_A:1: unexpected EOF",
         ],
     );
 }

@@ -1,7 +1,8 @@
 //! Concurrent group evaluation and shared subexpression results give the sequential result:
 //! which groups may run together (reads and writes of groups and rules), and the same
 //! transitions, diagnostics and stored series with 1, 2 and 3 threads, with and without
-//! sharing, on rule sets with dependent and independent groups and repeated expressions.
+//! sharing, on rule sets with dependent and independent groups, repeated expressions and
+//! templates that `query` the store.
 
 use super::{GroupDeps, group_deps, runs};
 use crate::engine::{Engine, EngineConfig, Event, rule_states};
@@ -143,6 +144,42 @@ fn runs_split_where_a_group_reads_what_an_earlier_one_writes() {
     assert_eq!(runs(&d, &[0, 1, 2, 3], 2), vec![0..4]);
     // a subset (the groups due at some time)
     assert_eq!(runs(&d, &[1, 3], 3), vec![0..2]);
+}
+
+/// u writes `x:sum`; v's templates query it (and w's query names nothing at all): a group
+/// whose templates call `query` may read anything, so it runs after every earlier writer.
+const QUERYING: &str = "groups:
+- name: u
+  rules:
+  - record: x:sum
+    expr: sum(x)
+- name: v
+  rules:
+  - alert: XSome
+    expr: x > 3
+    annotations: {s: '{{ with query \"x:sum\" }}{{ . | first | value }}{{ end }}'}
+- name: w
+  rules:
+  - record: x:max
+    expr: max(x)
+  - alert: XMax
+    expr: x:max > 5
+    labels: {n: '{{ query (printf \"count(%s)\" \"x\") | len }}'}
+";
+
+#[test]
+fn templates_that_query_read_every_metric() {
+    let d = deps(QUERYING);
+    assert_eq!(runs(&d, &[0, 1, 2], 3), vec![0..1, 1..2, 2..3]);
+    assert!(
+        d[1].self_contained,
+        "v's only rule reads what no earlier rule writes"
+    );
+    assert!(!d[2].self_contained, "XMax's label template may read x:max");
+    // without templates that query, v would run with u
+    let plain = QUERYING.replace("query \"x:sum\"", "$labels");
+    assert_eq!(runs(&deps(&plain), &[0, 1], 2), vec![0..2]);
+    assert!(same_with_any_threads(QUERYING, false) > 10);
 }
 
 fn put(e: &mut Engine, name: &str, job: &str, inst: usize, t_ms: i64, value: f64) {

@@ -7,11 +7,16 @@ use super::{Ctx, TemplateError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Tok {
-    Ident(String),
+    /// A name and its byte offset in the template text (execution errors report it).
+    Ident(String, usize),
     Var(String, Vec<String>),
     Dot(Vec<String>),
-    Str(String),
-    Num(f64, bool),
+    /// Fields right after a closing parenthesis: `(pipeline).Field`.
+    Chain(Vec<String>),
+    /// The value and the literal as written (Go prints the literal in error contexts).
+    Str(String, String),
+    /// The value, whether it is an integer and the literal as written.
+    Num(f64, bool, String),
     LParen,
     RParen,
     Pipe,
@@ -23,11 +28,16 @@ pub(super) enum Tok {
 impl fmt::Display for Tok {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Tok::Ident(s) => write!(f, "{s}"),
-            Tok::Var(s, _) => write!(f, "{s}"),
-            Tok::Dot(_) => write!(f, "."),
-            Tok::Str(s) => write!(f, "{s:?}"),
-            Tok::Num(n, _) => write!(f, "{n}"),
+            Tok::Ident(s, _) => write!(f, "{s}"),
+            Tok::Var(s, fs) => {
+                f.write_str(s)?;
+                fs.iter().try_for_each(|x| write!(f, ".{x}"))
+            }
+            Tok::Dot(fs) if fs.is_empty() => write!(f, "."),
+            Tok::Dot(fs) => fs.iter().try_for_each(|x| write!(f, ".{x}")),
+            Tok::Chain(fs) => write!(f, ".{}", fs.join(".")),
+            Tok::Str(_, raw) => write!(f, "{raw}"),
+            Tok::Num(_, _, raw) => write!(f, "{raw}"),
             Tok::LParen => write!(f, "("),
             Tok::RParen => write!(f, ")"),
             Tok::Pipe => write!(f, "|"),
@@ -72,6 +82,8 @@ pub(super) fn lex(cx: &Ctx<'_>, text: &str) -> Result<Vec<Item>, TemplateError> 
         }
         line += rest[..start].matches('\n').count();
         let body_start = if left_trim { &after[1..] } else { after };
+        // byte offset of the action's body in `text`
+        let base = text.len() - body_start.len();
         // find the closing "}}" outside of quotes
         let bytes = body_start.as_bytes();
         let mut i = 0;
@@ -115,7 +127,7 @@ pub(super) fn lex(cx: &Ctx<'_>, text: &str) -> Result<Vec<Item>, TemplateError> 
                 return Err(cx.err(line, "unclosed comment"));
             }
         } else {
-            let toks = tokenize(cx, line, inner)?;
+            let toks = tokenize(cx, line, inner, base)?;
             if toks.is_empty() {
                 return Err(cx.err(line, "missing value for command"));
             }
@@ -131,8 +143,10 @@ fn ident_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-fn tokenize(cx: &Ctx<'_>, line: usize, s: &str) -> Result<Vec<Tok>, TemplateError> {
-    let chars: Vec<char> = s.chars().collect();
+/// The tokens of one action `s`, which starts at byte `base` of the template text.
+fn tokenize(cx: &Ctx<'_>, line: usize, s: &str, base: usize) -> Result<Vec<Tok>, TemplateError> {
+    let (offsets, chars): (Vec<usize>, Vec<char>) = s.char_indices().unzip();
+    let text = |from: usize, to: usize| -> String { chars[from..to].iter().collect() };
     let mut toks = Vec::new();
     let mut i = 0;
     let fields = |i: &mut usize| -> Vec<String> {
@@ -189,13 +203,19 @@ fn tokenize(cx: &Ctx<'_>, line: usize, s: &str) -> Result<Vec<Tok>, TemplateErro
                 toks.push(Tok::Var(name, f));
             }
             '.' => {
+                let chained = i > 0 && chars[i - 1] == ')';
                 let f = fields(&mut i);
                 if f.is_empty() {
                     i += 1;
                 }
-                toks.push(Tok::Dot(f));
+                toks.push(if chained && !f.is_empty() {
+                    Tok::Chain(f)
+                } else {
+                    Tok::Dot(f)
+                });
             }
             '"' => {
+                let st = i;
                 i += 1;
                 let mut out = String::new();
                 loop {
@@ -223,7 +243,7 @@ fn tokenize(cx: &Ctx<'_>, line: usize, s: &str) -> Result<Vec<Tok>, TemplateErro
                         other => out.push(other),
                     }
                 }
-                toks.push(Tok::Str(out));
+                toks.push(Tok::Str(out, text(st, i)));
             }
             '`' => {
                 i += 1;
@@ -234,8 +254,8 @@ fn tokenize(cx: &Ctx<'_>, line: usize, s: &str) -> Result<Vec<Tok>, TemplateErro
                 if i >= chars.len() {
                     return Err(cx.err(line, "unterminated raw quoted string"));
                 }
-                toks.push(Tok::Str(chars[st..i].iter().collect()));
                 i += 1;
+                toks.push(Tok::Str(text(st, i - 1), text(st - 1, i)));
             }
             c if c.is_ascii_digit()
                 || ((c == '-' || c == '+')
@@ -263,14 +283,14 @@ fn tokenize(cx: &Ctx<'_>, line: usize, s: &str) -> Result<Vec<Tok>, TemplateErro
                 let Some(v) = v else {
                     return Err(cx.err(line, format!("bad number syntax: {txt:?}")));
                 };
-                toks.push(Tok::Num(v, is_int));
+                toks.push(Tok::Num(v, is_int, txt));
             }
             c if ident_char(c) => {
                 let st = i;
                 while i < chars.len() && ident_char(chars[i]) {
                     i += 1;
                 }
-                toks.push(Tok::Ident(chars[st..i].iter().collect()));
+                toks.push(Tok::Ident(text(st, i), base + offsets[st]));
             }
             other => return Err(cx.err(line, format!("unexpected {other:?} in command"))),
         }
