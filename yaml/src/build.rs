@@ -1,11 +1,19 @@
 //! The tree builder: `saphyr-parser` events to a [`Node`] tree (an explicit stack of open
-//! collections), with anchors, merge keys and duplicate-key checks.
+//! collections), with anchors, merge keys and duplicate-key checks. Nesting deeper than
+//! [`MAX_DEPTH`] and aliases that expand past [`ALIAS_BUDGET`] nodes ("billion laughs") are
+//! errors, not a blown stack or memory.
 
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use crate::{ErrorKind, Key, Kind, Node, Options, Pos, YamlError};
+
+/// How deeply collections may nest.
+pub const MAX_DEPTH: usize = 1_000;
+
+/// How many nodes all alias expansions of one text may copy together.
+pub const ALIAS_BUDGET: usize = 1_000_000;
 
 fn pos_of(span: &Span) -> Pos {
     Pos {
@@ -15,15 +23,18 @@ fn pos_of(span: &Span) -> Pos {
 }
 
 /// A collection under construction.
-enum Open {
-    Seq {
-        pos: Pos,
-        anchor: usize,
-        items: Vec<Node>,
-    },
+struct Open {
+    pos: Pos,
+    /// The anchor id (0: none).
+    anchor: usize,
+    /// Nodes in the collection so far, itself included.
+    size: usize,
+    body: Body,
+}
+
+enum Body {
+    Seq(Vec<Node>),
     Map {
-        pos: Pos,
-        anchor: usize,
         entries: Vec<(Key, Node)>,
         /// Entries from merge keys, added at the end unless the mapping sets them itself.
         merged: Vec<(Key, Node)>,
@@ -34,8 +45,11 @@ enum Open {
 
 struct Builder<'o> {
     opts: &'o Options,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and their sizes.
+    anchors: HashMap<usize, (Node, usize)>,
     stack: Vec<Open>,
+    /// What alias expansions may still copy.
+    budget: usize,
 }
 
 /// Parses the first document of `src`; see [`Options`].
@@ -45,6 +59,7 @@ pub(crate) fn parse(src: &str, opts: &Options) -> Result<Node, YamlError> {
         opts,
         anchors: HashMap::new(),
         stack: Vec::new(),
+        budget: ALIAS_BUDGET,
     };
     let mut root: Option<Node> = None;
     while let Some(ev) = parser.next_event() {
@@ -74,18 +89,7 @@ pub(crate) fn parse(src: &str, opts: &Options) -> Result<Node, YamlError> {
                 }
                 None
             }
-            Event::Alias(id) => {
-                // saphyr reports an undefined anchor itself: one it knows but this builder
-                // does not yet is an alias inside its own anchor's value (Go says the same)
-                let node = b
-                    .anchors
-                    .get(&id)
-                    .ok_or_else(|| YamlError::syntax(pos, "anchor value contains itself"))?;
-                Some(Node {
-                    pos,
-                    kind: node.kind.clone(),
-                })
-            }
+            Event::Alias(id) => Some(b.alias(id, pos)?),
             Event::Scalar(value, style, anchor, _tag) => {
                 let plain = style == ScalarStyle::Plain;
                 let kind = if plain && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL")
@@ -97,33 +101,28 @@ pub(crate) fn parse(src: &str, opts: &Options) -> Result<Node, YamlError> {
                         plain,
                     }
                 };
-                Some(b.anchored(Node { pos, kind }, anchor))
+                Some(b.anchored(Node { pos, kind }, anchor, 1))
             }
             Event::SequenceStart(anchor, _) => {
-                b.stack.push(Open::Seq {
-                    pos,
-                    anchor,
-                    items: Vec::new(),
-                });
+                b.open(pos, anchor, Body::Seq(Vec::new()))?;
                 None
             }
             Event::MappingStart(anchor, _) => {
-                b.stack.push(Open::Map {
-                    pos,
-                    anchor,
+                let body = Body::Map {
                     entries: Vec::new(),
                     merged: Vec::new(),
                     key: None,
-                });
+                };
+                b.open(pos, anchor, body)?;
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => b.close(),
         };
-        if let Some(node) = done {
+        if let Some((node, size)) = done {
             if b.stack.is_empty() {
                 root = Some(node);
             } else {
-                b.add(node)?;
+                b.add(node, size)?;
             }
         }
     }
@@ -134,27 +133,60 @@ pub(crate) fn parse(src: &str, opts: &Options) -> Result<Node, YamlError> {
 }
 
 impl Builder<'_> {
-    /// Records `node` under its anchor (0: none) and returns it.
-    fn anchored(&mut self, node: Node, anchor: usize) -> Node {
+    /// Records `node` of `size` nodes under its anchor (0: none) and returns both.
+    fn anchored(&mut self, node: Node, anchor: usize, size: usize) -> (Node, usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
-        node
+        (node, size)
+    }
+
+    /// A copy of the node anchored as `id`, at the alias's position `pos`.
+    fn alias(&mut self, id: usize, pos: Pos) -> Result<(Node, usize), YamlError> {
+        // saphyr reports an undefined anchor itself: one it knows but this builder does not
+        // yet is an alias inside its own anchor's value (Go says the same)
+        let (node, size) = self
+            .anchors
+            .get(&id)
+            .ok_or_else(|| YamlError::syntax(pos, "anchor value contains itself"))?;
+        self.budget = self.budget.checked_sub(*size).ok_or_else(|| {
+            YamlError::syntax(
+                pos,
+                format!("aliases expand to more than {ALIAS_BUDGET} nodes"),
+            )
+        })?;
+        let kind = node.kind.clone();
+        Ok((Node { pos, kind }, *size))
+    }
+
+    /// Starts a collection.
+    fn open(&mut self, pos: Pos, anchor: usize, body: Body) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(YamlError::syntax(
+                pos,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.stack.push(Open {
+            pos,
+            anchor,
+            size: 1,
+            body,
+        });
+        Ok(())
     }
 
     /// Finishes the innermost open collection.
-    fn close(&mut self) -> Option<Node> {
-        let (node, anchor) = match self.stack.pop()? {
-            Open::Seq { pos, anchor, items } => (
-                Node {
-                    pos,
-                    kind: Kind::Seq(items),
-                },
-                anchor,
-            ),
-            Open::Map {
-                pos,
-                anchor,
+    fn close(&mut self) -> Option<(Node, usize)> {
+        let Open {
+            pos,
+            anchor,
+            size,
+            body,
+        } = self.stack.pop()?;
+        let kind = match body {
+            Body::Seq(items) => Kind::Seq(items),
+            Body::Map {
                 mut entries,
                 merged,
                 ..
@@ -164,34 +196,28 @@ impl Builder<'_> {
                         entries.push((k, v));
                     }
                 }
-                (
-                    Node {
-                        pos,
-                        kind: Kind::Map(entries),
-                    },
-                    anchor,
-                )
+                Kind::Map(entries)
             }
         };
-        Some(self.anchored(node, anchor))
+        Some(self.anchored(Node { pos, kind }, anchor, size))
     }
 
-    /// Adds a finished node to the innermost open collection (`stack` is not empty).
-    fn add(&mut self, node: Node) -> Result<(), YamlError> {
+    /// Adds a finished node of `size` nodes to the innermost open collection.
+    fn add(&mut self, node: Node, size: usize) -> Result<(), YamlError> {
         let merge_keys = self.opts.merge_keys;
         let Some(open) = self.stack.last_mut() else {
             return Ok(());
         };
-        let (entries, merged, key) = match open {
-            Open::Seq { items, .. } => {
+        open.size += size;
+        let (entries, merged, key) = match &mut open.body {
+            Body::Seq(items) => {
                 items.push(node);
                 return Ok(());
             }
-            Open::Map {
+            Body::Map {
                 entries,
                 merged,
                 key,
-                ..
             } => (entries, merged, key),
         };
         let Some((key, is_merge)) = key.take() else {
@@ -268,7 +294,7 @@ fn merge(merged: &mut Vec<(Key, Node)>, value: Node) -> Result<(), YamlError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{ErrorKind, Kind, Node, Options, Pos, parse};
+    use crate::{ALIAS_BUDGET, ErrorKind, Kind, MAX_DEPTH, Node, Options, Pos, parse};
 
     const GO: Options = Options {
         merge_keys: false,
@@ -393,6 +419,31 @@ mod tests {
             "a: &a [1, *a]\n",
             "error 1:11: anchor value contains itself",
         );
+    }
+
+    #[test]
+    fn limits() {
+        // (saphyr itself stops flow collections at 256 levels, block ones are ours to limit)
+        let deep = |n: usize| format!("{}x", "- ".repeat(n));
+        assert!(parse(&deep(MAX_DEPTH)).is_ok());
+        let err = parse(&deep(MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("nesting deeper than {MAX_DEPTH} levels")
+        );
+        // each level doubles: 2^20 copies of `x` from 20 short lines
+        let mut src = String::from("a0: &a0 [x, x]\n");
+        for i in 1..20 {
+            src += &format!("a{i}: &a{i} [*a{}, *a{}]\n", i - 1, i - 1);
+        }
+        let err = parse(&src).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("aliases expand to more than {ALIAS_BUDGET} nodes")
+        );
+        // line i+1 copies two of a(i-1), about 2^(i+2) nodes: the sum passes 10^6 at a17
+        assert_eq!(err.pos.map(|p| p.line), Some(18));
+        assert!(parse("a: &a [x, x]\nb: [*a, *a, *a]\n").is_ok());
     }
 
     #[test]

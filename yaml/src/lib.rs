@@ -13,6 +13,8 @@
 //! - a plain `""`, `~`, `null`, `Null` or `NULL`, and an empty document, is [`Kind::Null`];
 //! - mapping keys are scalars (a null key is the empty name); a sequence or mapping as a key is
 //!   an error;
+//! - collections nested deeper than [`MAX_DEPTH`], and aliases that together copy more than
+//!   [`ALIAS_BUDGET`] nodes, are errors;
 //! - a repeated key in one mapping is an error ([`ErrorKind::DuplicateKey`], as Go's
 //!   `yaml.UnmarshalStrict` / yaml.v3 report it): every user so far wants that, so there is no
 //!   switch to turn it off. Its message is yaml.v3's (`mapping key "a" already defined at line
@@ -31,6 +33,7 @@ mod de;
 
 use std::fmt;
 
+pub use build::{ALIAS_BUDGET, MAX_DEPTH};
 pub use de::{from_node, from_str};
 
 /// A position in a source text: 1-based line and 1-based column (in characters).
