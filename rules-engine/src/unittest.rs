@@ -32,7 +32,8 @@
 //! execution errors are Go's (`template: __alert_X:1:115: executing "__alert_X" at <first>:
 //! error calling first: …`, also wrong argument counts and wrong piped value types); other
 //! execution errors (unknown fields, literal arguments of the wrong type, `range` over a
-//! non-list) carry no position and Go's wording only in part.
+//! non-list) carry no position and Go's wording only in part, and a bad regular expression
+//! (`reReplaceAll`, `match`) is described in the `regex` crate's words, not Go's `regexp`.
 
 mod goyaml;
 mod notation;

@@ -116,9 +116,63 @@ pub(super) fn parse_duration(s: &str) -> Result<f64, String> {
     crate::rule::PromDuration::parse(s).map(|d| d.0 as f64 / 1000.0)
 }
 
+/// Go's `strconv.ParseFloat(s, 64)` for decimal numbers (hexadecimal floats are not
+/// handled): no surrounding space, `_` only between digits, `inf`/`infinity`/`nan` in any
+/// case; the error texts are Go's.
+pub(super) fn parse_float(s: &str) -> Result<f64, &'static str> {
+    const SYNTAX: &str = "invalid syntax";
+    let lower = s.to_ascii_lowercase();
+    let (negative, body) = match lower.as_bytes().first() {
+        Some(b'-') => (true, &lower[1..]),
+        Some(b'+') => (false, &lower[1..]),
+        _ => (false, lower.as_str()),
+    };
+    match body {
+        "inf" | "infinity" if negative => return Ok(f64::NEG_INFINITY),
+        "inf" | "infinity" => return Ok(f64::INFINITY),
+        "nan" if body.len() == s.len() => return Ok(f64::NAN),
+        _ => {}
+    }
+    let digits = body.as_bytes();
+    let valid_underscores = digits.iter().enumerate().all(|(i, c)| {
+        *c != b'_'
+            || (i > 0
+                && digits[i - 1].is_ascii_digit()
+                && digits.get(i + 1).is_some_and(u8::is_ascii_digit))
+    });
+    if !valid_underscores
+        || !digits
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-' | b'_'))
+    {
+        return Err(SYNTAX);
+    }
+    let v: f64 = lower.replace('_', "").parse().map_err(|_| SYNTAX)?;
+    if v.is_infinite() {
+        return Err("value out of range");
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_parse_like_go() {
+        assert_eq!(parse_float("1.5e3"), Ok(1500.0));
+        assert_eq!(parse_float("-.5"), Ok(-0.5));
+        assert_eq!(parse_float("1_000"), Ok(1000.0));
+        assert_eq!(parse_float("+Inf"), Ok(f64::INFINITY));
+        assert_eq!(parse_float("-infinity"), Ok(f64::NEG_INFINITY));
+        assert!(parse_float("NaN").is_ok_and(f64::is_nan));
+        assert_eq!(parse_float("1e400"), Err("value out of range"));
+        for bad in [
+            " 1", "1 ", "abc", "", "+nan", "1__0", "_1", "1_", "0x10", "1e", "--1",
+        ] {
+            assert_eq!(parse_float(bad), Err("invalid syntax"), "{bad:?}");
+        }
+    }
 
     #[test]
     fn hosts() {

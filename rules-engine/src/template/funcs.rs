@@ -64,11 +64,13 @@ fn to_float(v: &Val) -> Result<f64, String> {
     match v {
         Val::Float(f) => Ok(*f),
         Val::Int(i) => Ok(*i as f64),
-        Val::Str(s) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|e| format!("strconv.ParseFloat: parsing {s:?}: {e}")),
-        other => Err(format!("can't convert {other} to float")),
+        Val::Str(s) => extra::parse_float(s).map_err(|e| {
+            format!(
+                "strconv.ParseFloat: parsing {}: {e}",
+                crate::gofmt::go_quote(s)
+            )
+        }),
+        other => Err(format!("can't convert {} to float", type_name(other))),
     }
 }
 
