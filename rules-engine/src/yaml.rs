@@ -1,12 +1,13 @@
 //! Rule and test files' YAML: the shared [`c5_yaml`] node tree (line:col on every node and key)
 //! and its serde `Deserializer`, read the way promtool's Go decoders read a file: the first
-//! document only, `<<` an ordinary key, a repeated key an error worded as yaml.v3 words it.
+//! document only, `<<` merge keys applied (yaml.v2 and yaml.v3 both do), a repeated key an
+//! error worded as yaml.v3 words it.
 
 pub use c5_yaml::{ErrorKind, Key, Kind, Node, Pos, YamlError, from_node};
 
-/// How promtool's decoders read: the first document only, no merge keys.
+/// How promtool's decoders read: the first document only, merge keys applied.
 const PROMTOOL: c5_yaml::Options = c5_yaml::Options {
-    merge_keys: false,
+    merge_keys: true,
     first_document_only: true,
 };
 
@@ -26,9 +27,12 @@ mod tests {
 
     #[test]
     fn reads_like_promtool() {
-        // `<<` is an ordinary key (so promtool's unknown-field check names it)
-        let n = parse("d: &d {x: 1}\ne: {<<: *d}\n").unwrap();
-        assert!(n.get("e").unwrap().get("<<").is_some());
+        // `<<` merges the aliased mapping; the mapping's own keys win
+        let n = parse("d: &d {x: 1, y: 2}\ne: {<<: *d, y: 3}\n").unwrap();
+        let e = n.get("e").unwrap();
+        assert!(e.get("<<").is_none());
+        assert_eq!(e.get("x").unwrap().as_str(), Some("1"));
+        assert_eq!(e.get("y").unwrap().as_str(), Some("3"));
         // the first document only; what follows is not read
         let n = parse("a: 1\n---\nb: [\n").unwrap();
         assert_eq!(n.get("a").unwrap().as_str(), Some("1"));

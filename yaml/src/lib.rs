@@ -23,8 +23,8 @@
 //!
 //! What differs between the users is chosen by [`Options`]:
 //! - `rules-engine` reads rule and test files the way promtool's Go decoders do: the first
-//!   document only (later ones are not read), and `<<` an ordinary key
-//!   (`merge_keys: false, first_document_only: true`);
+//!   document only (later ones are not read), merge keys applied
+//!   (`merge_keys: true, first_document_only: true`);
 //! - `notifyd` reads its Alertmanager-compatible config with merge keys, and a second document is
 //!   an error ([`Options::default`], used by [`parse`]).
 
