@@ -260,52 +260,14 @@ impl Cx {
     }
 }
 
-/// Parses a Prometheus duration such as `30s`, `1h30m`, `5m`, `1d`, `250ms` or `0`.
+/// Parses a Prometheus duration such as `30s`, `1h30m`, `5m`, `1d`, `250ms` or `0` (the grammar
+/// and range of rule files' durations: [`rules_engine::rule::PromDuration`]).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let bad = || format!("not a valid duration: {s:?} (use units like 30s, 5m, 4h, 1d)");
-    if s.is_empty() {
-        return Err(bad());
-    }
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let mut rest = s;
-    let mut total: u64 = 0;
-    let mut next_unit = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        // "ms" must be tried before "m".
-        let idx = UNITS
-            .iter()
-            .enumerate()
-            .skip(next_unit)
-            .filter(|(_, (u, _))| rest.starts_with(u))
-            .max_by_key(|(_, (u, _))| u.len())
-            .map(|(i, _)| i)
-            .ok_or_else(bad)?;
-        let (unit, ms) = UNITS[idx];
-        rest = &rest[unit.len()..];
-        total = n
-            .checked_mul(ms)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        next_unit = idx + 1;
-    }
-    Ok(Duration::from_millis(total))
+    rules_engine::rule::PromDuration::parse(s)
+        .ok()
+        .and_then(|d| u64::try_from(d.0).ok())
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("not a valid duration: {s:?} (use units like 30s, 5m, 4h, 1d)"))
 }
 
 #[cfg(test)]
@@ -340,6 +302,12 @@ mod tests {
         check(
             "",
             "not a valid duration: \"\" (use units like 30s, 5m, 4h, 1d)",
+        );
+        // Go's bound (nanoseconds in an i64), as Alertmanager's model.Duration.
+        check("292y", "9208512000000ms");
+        check(
+            "293y",
+            "not a valid duration: \"293y\" (use units like 30s, 5m, 4h, 1d)",
         );
     }
 }
