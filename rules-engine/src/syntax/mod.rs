@@ -14,6 +14,22 @@ pub use functions::Function;
 pub use print::{format_duration, format_number};
 pub use promerr::prometheus_message;
 
+/// PromQL's aggregation operators, as Prometheus' lexer names them (for its error texts).
+pub(crate) const AGGREGATORS: [&str; 12] = [
+    "sum",
+    "avg",
+    "count",
+    "min",
+    "max",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "count_values",
+    "quantile",
+];
+
 /// A parse error with a 1-based position in the expression source.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{line}:{col}: {message}")]

@@ -78,7 +78,8 @@ fn to_str(v: &Val) -> String {
     v.to_string()
 }
 
-fn arity(name: &str, args: &[Val], n: usize) -> Result<(), FnError> {
+/// `wrong number of args for NAME: want N got M`, Go's text, unless `args` has `n` values.
+pub(super) fn arity(name: &str, args: &[Val], n: usize) -> Result<(), FnError> {
     if args.len() != n {
         return Err(FnError::Exec(format!(
             "wrong number of args for {name}: want {n} got {}",

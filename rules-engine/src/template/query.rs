@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Val;
-use super::funcs::{FnError, type_name};
+use super::funcs::{FnError, arity, type_name};
 use crate::eval::{self, Store, Value};
 use crate::input::FxHashMap;
 use crate::syntax::{parse_expr, prometheus_message};
@@ -112,16 +112,6 @@ pub(super) const NAMES: &[&str] = &[
     "strvalue",
     "sortByLabel",
 ];
-
-fn arity(name: &str, args: &[Val], n: usize) -> Result<(), FnError> {
-    if args.len() != n {
-        return Err(FnError::Exec(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        )));
-    }
-    Ok(())
-}
 
 fn wrong_type(want: &str, got: &Val) -> FnError {
     FnError::Exec(format!(

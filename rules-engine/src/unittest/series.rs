@@ -86,20 +86,6 @@ const KEYWORDS: [&str; 10] = [
     "start",
     "end",
 ];
-const AGGREGATORS: [&str; 12] = [
-    "sum",
-    "avg",
-    "count",
-    "min",
-    "max",
-    "group",
-    "stddev",
-    "stdvar",
-    "topk",
-    "bottomk",
-    "count_values",
-    "quantile",
-];
 
 #[derive(PartialEq)]
 enum Mode {
@@ -283,7 +269,7 @@ fn lex(s: &str) -> Vec<(usize, Tok)> {
                             Tok::Number(w)
                         } else if ["and", "or", "unless", "atan2"].contains(&lw.as_str()) {
                             Tok::Word(w.clone(), format!("<op:{w}>"))
-                        } else if AGGREGATORS.contains(&lw.as_str()) {
+                        } else if crate::syntax::AGGREGATORS.contains(&lw.as_str()) {
                             Tok::Word(w.clone(), format!("<aggr:{w}>"))
                         } else if KEYWORDS.contains(&lw.as_str()) {
                             Tok::Word(w.clone(), format!("<{w}>"))

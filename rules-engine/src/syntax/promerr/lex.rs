@@ -25,20 +25,6 @@ const KEYWORDS: [&str; 9] = [
     "bool",
     "atan2",
 ];
-const AGGREGATORS: [&str; 12] = [
-    "sum",
-    "avg",
-    "count",
-    "min",
-    "max",
-    "group",
-    "stddev",
-    "stdvar",
-    "topk",
-    "bottomk",
-    "count_values",
-    "quantile",
-];
 
 /// Go's `%q` for a rune.
 fn go_rune(c: char) -> String {
@@ -396,7 +382,7 @@ impl Lexer<'_> {
                         "number"
                     } else if ["and", "or", "unless", "atan2"].contains(&lw.as_str()) {
                         "op"
-                    } else if AGGREGATORS.contains(&lw.as_str()) {
+                    } else if crate::syntax::AGGREGATORS.contains(&lw.as_str()) {
                         "aggr"
                     } else if KEYWORDS.contains(&lw.as_str()) || lw == "start" || lw == "end" {
                         "keyword"
