@@ -143,10 +143,10 @@ fn vector_vector(
         if let Some(&j) = one_sigs.get(&sig) {
             let side = if one_to_many { "left" } else { "right" };
             // Prometheus' `MatchLabels`: the signature's labels (no name unless `on` names
-            // it), then the earlier series and this one
+            // it), then this series and the earlier one with the same signature
             return Err(EvalError::Matching(format!(
                 "found duplicate series for the match group {sig} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                one[j].labels, s.labels
+                s.labels, one[j].labels
             )));
         }
         one_sigs.insert(sig, i);

@@ -375,6 +375,27 @@ fn binary_operators_and_matching() {
 }
 
 #[test]
+fn many_to_many_names_the_series_met_last_first() {
+    // Prometheus' VectorBinop: `[this series, the earlier one with the same signature]`.
+    let s = store(
+        60,
+        r#"
+        a{job="x"} 1
+        b{job="x", i="1"} 1
+        b{job="x", i="2"} 2
+    "#,
+    );
+    let e = parse_expr("a + on(job) b").unwrap();
+    let err = eval_instant(&e, &s, 0).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "found duplicate series for the match group {job=\"x\"} on the right hand-side of the \
+         operation: [{__name__=\"b\", i=\"2\", job=\"x\"}, {__name__=\"b\", i=\"1\", \
+         job=\"x\"}];many-to-many matching not allowed: matching labels must be unique on one side"
+    );
+}
+
+#[test]
 fn misc_functions() {
     let s = store(
         60,
