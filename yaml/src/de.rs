@@ -95,6 +95,8 @@ impl<'de> de::Deserializer<'de> for &'de Node {
             Kind::Scalar { value, .. } => visitor
                 .visit_str(value)
                 .map_err(|e: YamlError| e.at(self.pos)),
+            // Go's decoders give a null its type's zero value: the empty string.
+            Kind::Null => visitor.visit_str("").map_err(|e: YamlError| e.at(self.pos)),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -255,8 +257,14 @@ mod tests {
     }
 
     #[test]
-    fn null_is_not_a_string_but_an_empty_collection() {
-        let err = from_str::<T>("a: ~\n").unwrap_err();
+    fn null_is_the_zero_value_as_in_go() {
+        // An empty string, an empty collection, or `None` for an option.
+        let (t, _) = from_str::<T>("a: ~\nb: null\n").unwrap();
+        assert_eq!((t.a.as_str(), t.b), ("", None));
+        let (m, _) = from_str::<BTreeMap<String, String>>("x: ~\ny: ''\nz:\n").unwrap();
+        assert_eq!(m.values().collect::<Vec<_>>(), ["", "", ""]);
+        // Other types still reject a null, with its position.
+        let err = from_str::<BTreeMap<String, bool>>("a: ~\n").unwrap_err();
         assert_eq!(err.pos, Some(Pos { line: 1, col: 4 }), "{err}");
         let (m, _) = from_str::<BTreeMap<String, Vec<String>>>("a:\nb: [x]\n").unwrap();
         assert_eq!(m["a"], Vec::<String>::new());
