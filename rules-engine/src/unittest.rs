@@ -22,8 +22,9 @@
 //!
 //! Not mirrored: Go's random order when one rule has several bad labels or annotations; PromQL
 //! grammar errors with context (`unexpected <op:+> in label matching, expected …`: only lexer
-//! errors and `unexpected end of input`/`unexpected <token>` match); yaml.v2's `field x already
-//! set` for repeated keys. In templates: promtool loads the input series in Go's map order, so
+//! errors and `unexpected end of input`/`unexpected <token>` match). Repeated keys in a test
+//! file are yaml.v2's decode errors (`field x already set in type …`, `key "x" already set in
+//! map`), in rule files yaml.v3's. In templates: promtool loads the input series in Go's map order, so
 //! the order of an unsorted `query` result (what `first` picks of several samples, an unsorted
 //! `range`) changes from run to run, where c5 keeps the input order (use `sortByLabel` or an
 //! aggregation); printing a whole query result shows the samples where Go prints their
@@ -153,7 +154,7 @@ pub fn run_file_with(path: &str, files: &dyn Files, opts: &RunOptions) -> (Repor
     };
     // promtool decodes with yaml.v2's UnmarshalStrict: its texts for syntax, unknown-field
     // and type errors, then this crate's typed decode (which should not fail after that)
-    let root = match yaml::parse(&src) {
+    let root = match yaml::parse_v2(&src) {
         Ok(r) => r,
         Err(e) => {
             report

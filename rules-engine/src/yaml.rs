@@ -9,11 +9,25 @@ pub use c5_yaml::{ErrorKind, Key, Kind, Node, Pos, YamlError, from_node};
 const PROMTOOL: c5_yaml::Options = c5_yaml::Options {
     merge_keys: true,
     first_document_only: true,
+    keep_duplicate_keys: false,
+};
+
+/// How promtool reads a test file (yaml.v2's `UnmarshalStrict`): as [`PROMTOOL`], but a repeated
+/// key is kept, for the decode walk to report among the other decode errors.
+const PROMTOOL_V2: c5_yaml::Options = c5_yaml::Options {
+    keep_duplicate_keys: true,
+    ..PROMTOOL
 };
 
 /// Parses the first document of `src` into a node tree. An empty document is a null.
 pub fn parse(src: &str) -> Result<Node, YamlError> {
     PROMTOOL.parse(src)
+}
+
+/// Parses a test file the way yaml.v2 reads it: as [`parse`], but a repeated key is kept as a
+/// second entry, for the decode walk to report among its other errors.
+pub fn parse_v2(src: &str) -> Result<Node, YamlError> {
+    PROMTOOL_V2.parse(src)
 }
 
 /// Parses and deserializes in one step.

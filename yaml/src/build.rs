@@ -205,6 +205,7 @@ impl Builder<'_> {
     /// Adds a finished node of `size` nodes to the innermost open collection.
     fn add(&mut self, node: Node, size: usize) -> Result<(), YamlError> {
         let merge_keys = self.opts.merge_keys;
+        let keep_duplicates = self.opts.keep_duplicate_keys;
         let Some(open) = self.stack.last_mut() else {
             return Ok(());
         };
@@ -245,7 +246,9 @@ impl Builder<'_> {
         if is_merge {
             return merge(merged, node);
         }
-        if let Some((prev, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+        if !keep_duplicates
+            && let Some((prev, _)) = entries.iter().find(|(k, _)| k.name == key.name)
+        {
             return Err(YamlError {
                 pos: Some(key.pos),
                 message: format!(
@@ -297,6 +300,7 @@ mod tests {
     use crate::{ALIAS_BUDGET, ErrorKind, Kind, MAX_DEPTH, Node, Options, Pos, parse};
 
     const GO: Options = Options {
+        keep_duplicate_keys: false,
         merge_keys: false,
         first_document_only: true,
     };
@@ -444,6 +448,24 @@ mod tests {
         // line i+1 copies two of a(i-1), about 2^(i+2) nodes: the sum passes 10^6 at a17
         assert_eq!(err.pos.map(|p| p.line), Some(18));
         assert!(parse("a: &a [x, x]\nb: [*a, *a, *a]\n").is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_can_be_kept_for_the_caller_to_report() {
+        let keep = Options {
+            keep_duplicate_keys: true,
+            ..GO
+        };
+        let n = keep.parse("a: 1\nb: 2\na: 3\n").unwrap();
+        let Kind::Map(entries) = &n.kind else {
+            panic!("{n:?}")
+        };
+        let keys: Vec<(&str, usize)> = entries
+            .iter()
+            .map(|(k, _)| (k.name.as_str(), k.pos.line))
+            .collect();
+        assert_eq!(keys, [("a", 1), ("b", 2), ("a", 3)]);
+        assert!(GO.parse("a: 1\na: 3\n").is_err());
     }
 
     #[test]

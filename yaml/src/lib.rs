@@ -16,8 +16,8 @@
 //! - collections nested deeper than [`MAX_DEPTH`], and aliases that together copy more than
 //!   [`ALIAS_BUDGET`] nodes, are errors;
 //! - a repeated key in one mapping is an error ([`ErrorKind::DuplicateKey`], as Go's
-//!   `yaml.UnmarshalStrict` / yaml.v3 report it): every user so far wants that, so there is no
-//!   switch to turn it off. Its message is yaml.v3's (`mapping key "a" already defined at line
+//!   `yaml.UnmarshalStrict` / yaml.v3 report it), unless [`Options::keep_duplicate_keys`] asks
+//!   for both entries (for a caller that words repeats as yaml.v2 does, among its decode errors). Its message is yaml.v3's (`mapping key "a" already defined at line
 //!   1`); a caller that words it differently matches on the kind (notifyd keeps its
 //!   ``key `a` already set in this mapping at line 1``).
 //!
@@ -192,14 +192,19 @@ pub struct Options {
     /// Only the first document is read and the text after it is ignored (as Go's
     /// `yaml.Unmarshal` does). Off: a second document is an error.
     pub first_document_only: bool,
+    /// A key repeated in one mapping is kept as a second entry instead of being an error, for
+    /// a caller that reports repeats itself (as yaml.v2's `UnmarshalStrict` does, among its
+    /// other decode errors). Off: [`ErrorKind::DuplicateKey`].
+    pub keep_duplicate_keys: bool,
 }
 
 impl Default for Options {
-    /// Merge keys on, exactly one document.
+    /// Merge keys on, exactly one document, a repeated key an error.
     fn default() -> Self {
         Options {
             merge_keys: true,
             first_document_only: false,
+            keep_duplicate_keys: false,
         }
     }
 }

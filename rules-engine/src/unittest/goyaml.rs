@@ -313,9 +313,16 @@ impl Walk {
         match (ty, &n.kind) {
             (Ty::Any, _) => {}
             (Ty::Struct(name, fields), Kind::Map(entries)) => {
-                for (k, v) in entries {
+                for (i, (k, v)) in entries.iter().enumerate() {
                     let key = k.name.as_str();
+                    let repeated = entries[..i].iter().any(|(e, _)| e.name == k.name);
                     match fields.iter().find(|(f, _)| *f == key) {
+                        // yaml.v2 strict: a field set twice (only a parser that keeps repeated
+                        // keys, as test files are read, gets here)
+                        Some(_) if repeated => self.errors.push(format!(
+                            "line {}: field {key} already set in type {name}",
+                            k.pos.line
+                        )),
                         Some((_, fty)) => self.walk(v, fty),
                         None if self.strict => self.errors.push(format!(
                             "line {}: field {key} not found in type {name}",
@@ -336,7 +343,14 @@ impl Walk {
             }
             (Ty::Seq(_, name), _) => self.terror(n, name),
             (Ty::StrMap, Kind::Map(entries)) => {
-                for (_, v) in entries {
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if entries[..i].iter().any(|(e, _)| e.name == k.name) {
+                        self.errors.push(format!(
+                            "line {}: key {:?} already set in map",
+                            k.pos.line, k.name
+                        ));
+                        continue;
+                    }
                     self.walk(v, &Ty::Str);
                 }
             }
