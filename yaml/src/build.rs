@@ -22,6 +22,32 @@ fn pos_of(span: &Span) -> Pos {
     }
 }
 
+/// Where the header (`|` or `>`, with its chomping and indentation indicators and an optional
+/// comment) of the block scalar whose content starts at `content` stands: on the nearest line
+/// above that is not blank.
+fn block_header(src: &str, content: Pos) -> Option<Pos> {
+    let lines: Vec<&str> = src.lines().take(content.line.saturating_sub(1)).collect();
+    let (i, line) = lines
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, l)| !l.trim().is_empty())?;
+    let chars: Vec<char> = line.chars().collect();
+    let header = |at: usize| {
+        let rest: String = chars[at + 1..].iter().collect();
+        let rest = rest.trim_start_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+        let rest = rest.trim_start();
+        rest.is_empty() || rest.starts_with('#')
+    };
+    let col = (0..chars.len())
+        .rev()
+        .find(|&at| matches!(chars[at], '|' | '>') && header(at))?;
+    Some(Pos {
+        line: i + 1,
+        col: col + 1,
+    })
+}
+
 /// A collection under construction.
 struct Open {
     pos: Pos,
@@ -92,6 +118,14 @@ pub(crate) fn parse(src: &str, opts: &Options) -> Result<Node, YamlError> {
             Event::Alias(id) => Some(b.alias(id, pos)?),
             Event::Scalar(value, style, anchor, _tag) => {
                 let plain = style == ScalarStyle::Plain;
+                // A block scalar starts at its `|` or `>` header, as Go's decoders place it
+                // (the parser's span starts at the content on the next line).
+                let pos = match style {
+                    ScalarStyle::Literal | ScalarStyle::Folded => {
+                        block_header(src, pos).unwrap_or(pos)
+                    }
+                    _ => pos,
+                };
                 let kind = if plain && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL")
                 {
                     Kind::Null
@@ -345,10 +379,15 @@ mod tests {
         check("a:\n  - x\n  - ~\n", "{a=[x@2:5, null@3:5]}");
         check("", "null@1:1");
         check("a: {b: [1, 2]}", "{a={b=[1@1:9, 2@1:12]}}");
-        // a block scalar is where its text starts; an empty value right after its `:`
+        // a block scalar is at its header, as Go's decoders place it (also with indicators, a
+        // comment, blank lines); an empty value right after its `:`
         check(
             "a: |\n  x\nb: ''\nc:\n",
-            "{a='x\n@2:3, b='@3:4, c=null@4:2}",
+            "{a='x\n@1:4, b='@3:4, c=null@4:2}",
+        );
+        check(
+            "- >-  # x | y\n\n  folded\n- |2\n   two\n",
+            "['\nfolded@1:3, ' two\n@4:3]",
         );
         check("~: 1\n", "{=1@1:4}");
     }
