@@ -54,7 +54,7 @@ impl fmt::Display for Pos {
 /// One YAML value with the position where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    /// Where the value starts.
+    /// Where the value starts (a block scalar: at its `|` or `>` header, as Go's decoders say).
     pub pos: Pos,
     /// The value.
     pub kind: Kind,
