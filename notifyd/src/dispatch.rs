@@ -54,8 +54,8 @@ pub struct DispatchConfig {
     /// Stop once nothing is pending (for draining an outbox from the command line).
     pub stop_when_empty: bool,
     /// How long delivery records (which make re-enqueueing a delivered key a no-op) are kept;
-    /// older ones are pruned every `prune_interval`. Default 120 h, Alertmanager's
-    /// `--data.retention`.
+    /// older ones are pruned every `prune_interval`, with the notification log of groups whose
+    /// latest record goes. Default 120 h, Alertmanager's `--data.retention`.
     pub retention: Duration,
     /// How often delivery records past `retention` are pruned.
     pub prune_interval: Duration,

@@ -12,7 +12,8 @@
 //! - `notification_log`: per `(target, group_key)` the last notification enqueued (alert set,
 //!   sequence) and when one was last delivered — Alertmanager's nflog, in the same store. A
 //!   delivery does not write the log: its time is read from the latest notification's row
-//!   (carried over to the log row by the group's next enqueue, or stamped there before a prune).
+//!   (carried over to the log row by the group's next enqueue). A group's log expires with its
+//!   latest notification's record (pruned after the retention), as nflog entries do.
 //!
 //! Writes go through one writer thread (`outbox/writer.rs`) that owns the write connection and
 //! group-commits everything queued to it — enqueues and delivery outcomes alike — in one

@@ -140,9 +140,8 @@ impl Outbox {
         };
         self.lock()
             .query_row(
-                // The latest notification's delivery record, while it is kept; the time
-                // carried on the log row (from an earlier notification, or stamped when the
-                // record was pruned) otherwise.
+                // The latest notification's delivery record; while it is pending, the time
+                // carried on the log row from an earlier notification.
                 "SELECT n.sequence, n.idempotency_key, n.firing, n.resolved, n.enqueued_ms,
                         coalesce((SELECT o.delivered_ms FROM outbox o
                                   WHERE o.target = n.target

@@ -97,7 +97,7 @@ fn delivered_leaves_the_outbox_and_blocks_re_enqueue() {
 }
 
 #[test]
-fn the_log_keeps_the_last_delivery_time_across_notifications_and_prunes() {
+fn the_log_keeps_the_last_delivery_time_and_expires_with_its_latest_record() {
     let dir = tempfile::tempdir().unwrap();
     let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
     let group = "{}:{alertname=\"A\"}";
@@ -121,12 +121,46 @@ fn the_log_keeps_the_last_delivery_time_across_notifications_and_prunes() {
     assert_eq!(delivered(&ob), Some(5));
     ob.mark_delivered(&second, 1, 20, "HTTP 200").unwrap();
     assert_eq!(delivered(&ob), Some(20));
-    // Both records pruned: the log row keeps the time.
-    assert_eq!(ob.prune_delivered(30).unwrap(), 2);
-    assert!(!ob.was_delivered("t", "k2").unwrap());
+    // The first record pruned: the log names the second, which is kept.
+    assert_eq!(ob.prune_delivered(10).unwrap(), 1);
     let log = ob.log_entry("t", group).unwrap().unwrap();
     assert_eq!((log.sequence, log.delivered_ms), (2, Some(20)));
     assert_eq!(log.firing, ["f1", "f2"]);
+    // Both pruned: the log expires with its latest record, and the group starts over.
+    assert_eq!(ob.prune_delivered(30).unwrap(), 1);
+    assert!(!ob.was_delivered("t", "k2").unwrap());
+    assert_eq!(ob.log_entry("t", group).unwrap(), None);
+    let Enqueued::New(third) = ob
+        .enqueue("t", &notification("A", &["f1"], ""), 40, DAY)
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(third.notification.idempotency_key.ends_with("-1"));
+}
+
+#[test]
+fn prune_keeps_the_log_of_a_group_whose_latest_notification_is_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = Outbox::open(&dir.path().join("o.db")).unwrap();
+    let group = "{}:{alertname=\"A\"}";
+    let Enqueued::New(first) = ob
+        .enqueue("t", &notification("A", &["f1"], "k1"), 1, DAY)
+        .unwrap()
+    else {
+        panic!()
+    };
+    ob.mark_delivered(&first, 1, 5, "HTTP 200").unwrap();
+    ob.enqueue("t", &notification("A", &["f2"], "k2"), 10, DAY)
+        .unwrap();
+    assert_eq!(ob.prune_delivered(100).unwrap(), 1);
+    let log = ob.log_entry("t", group).unwrap().unwrap();
+    assert_eq!((log.sequence, log.idempotency_key.as_str()), (2, "k2"));
+    assert_eq!(
+        log.delivered_ms,
+        Some(5),
+        "the earlier delivery, carried at enqueue"
+    );
 }
 
 #[test]

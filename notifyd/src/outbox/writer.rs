@@ -529,16 +529,18 @@ impl Writer {
         Ok(())
     }
 
-    /// Forgets delivery records older than `before_ms`. A group's log row takes its delivery
-    /// time from the record of its latest notification, so a record about to go stamps that time
-    /// on the log row first.
+    /// Forgets delivery records older than `before_ms`, and, as Alertmanager's nflog expires
+    /// its entries after the retention, the log of every group whose latest notification is
+    /// neither pending nor among the records kept (so the log does not grow with every group
+    /// ever seen; such a group's next notification starts a new sequence).
     fn prune(&self, tx: &Connection, before_ms: i64) -> Result<usize, OutboxError> {
         tx.prepare_cached(
-            "UPDATE notification_log SET delivered_ms = o.delivered_ms
-             FROM outbox o
-             WHERE o.target = notification_log.target
-               AND o.idempotency_key = notification_log.idempotency_key
-               AND o.delivered_ms < ?1",
+            "DELETE FROM notification_log
+             WHERE enqueued_ms < ?1 AND coalesce(delivered_ms, 0) < ?1
+               AND NOT EXISTS (SELECT 1 FROM outbox o
+                   WHERE o.target = notification_log.target
+                     AND o.idempotency_key = notification_log.idempotency_key
+                     AND (o.delivered_ms IS NULL OR o.delivered_ms >= ?1))",
         )
         .and_then(|mut st| st.execute(params![before_ms]))
         .map_err(|e| self.sql(e))?;
