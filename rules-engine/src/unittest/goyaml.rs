@@ -410,8 +410,14 @@ pub(crate) fn syntax_message(e: &YamlError, src: &str, dialect: Dialect) -> Stri
         Some((c, p)) if c.starts_with("while ") => (Some(c), p),
         _ => (None, e.message.as_str()),
     };
+    let open_flow = e.pos.and_then(|p| flow_open_line(src, p.line, p.col));
     // saphyr's wording where libyaml says it differently
     let (context, problem) = match problem {
+        // a `key:` after an unclosed `[`: libyaml misses the `]`
+        "illegal placement of ':' indicator" if matches!(open_flow, Some((_, '['))) => (
+            Some("while parsing a flow sequence"),
+            "did not find expected ',' or ']'",
+        ),
         "tabs disallowed within this context (block indentation)" => {
             (context, "found character that cannot start any token")
         }
@@ -444,7 +450,7 @@ pub(crate) fn syntax_message(e: &YamlError, src: &str, dialect: Dialect) -> Stri
     let line = if parser_error {
         let context = context.unwrap_or("");
         let ctx = if context.contains("flow") {
-            e.pos.and_then(|p| flow_open_line(src, p.line, p.col))
+            open_flow.map(|(line, _)| line)
         } else {
             context_line(src, problem_line, context)
         };
@@ -463,9 +469,10 @@ pub(crate) fn syntax_message(e: &YamlError, src: &str, dialect: Dialect) -> Stri
 }
 
 /// The 0-based line of the innermost `[` or `{` still open before 1-based `line`:`col` (quoted
-/// scalars and comments skipped): where libyaml's context mark for a broken flow collection is.
-fn flow_open_line(src: &str, line: usize, col: usize) -> Option<usize> {
-    let mut open: Vec<usize> = Vec::new();
+/// scalars and comments skipped), and which bracket: where libyaml's context mark for a broken
+/// flow collection is.
+fn flow_open_line(src: &str, line: usize, col: usize) -> Option<(usize, char)> {
+    let mut open: Vec<(usize, char)> = Vec::new();
     let mut quote: Option<char> = None;
     for (i, text) in src.lines().enumerate().take(line) {
         let mut prev = ' ';
@@ -491,7 +498,7 @@ fn flow_open_line(src: &str, line: usize, col: usize) -> Option<usize> {
                     quote = Some(c);
                 }
                 (None, '#') if prev.is_whitespace() => break,
-                (None, '[' | '{') => open.push(i),
+                (None, '[' | '{') => open.push((i, c)),
                 (None, ']' | '}') => {
                     open.pop();
                 }

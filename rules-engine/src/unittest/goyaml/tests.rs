@@ -11,8 +11,8 @@ fn v2(src: &str) -> Option<String> {
 fn a_broken_flow_collection_is_placed_at_its_open_bracket() {
     let src = "a:\n  b: [x, 'y]', \"z[\", it's, # [\n    {c: d},\n    e\n";
     // the `[` of line 2 is still open at line 4 (quoted and commented brackets do not count)
-    assert_eq!(flow_open_line(src, 4, 5), Some(1));
-    assert_eq!(flow_open_line(src, 3, 8), Some(2), "inside {{c: d}}");
+    assert_eq!(flow_open_line(src, 4, 5), Some((1, '[')));
+    assert_eq!(flow_open_line(src, 3, 8), Some((2, '{')), "inside {{c: d}}");
     assert_eq!(flow_open_line("a: [1]\nb: 2\n", 2, 1), None);
 }
 
