@@ -66,10 +66,15 @@ fn expr(i: &str, min_prec: u8) -> Res<'_, Expr> {
             return Ok((i, lhs));
         }
         let op_pos = ws(i);
-        let (after, (return_bool, matching)) = modifiers(after, op)?;
+        let (after, (return_bool, matching)) = modifiers(after, op, op_pos)?;
         let next_min = if op.is_right_assoc() { prec } else { prec + 1 };
         let rhs_start = ws(after);
         let (rest, rhs) = cut_err(expr(rhs_start, next_min))?;
+        // Matching on no labels with a scalar side is dropped, as Prometheus drops it.
+        let scalar_side = [&lhs, &rhs]
+            .iter()
+            .any(|e| e.value_type() == ValueType::Scalar);
+        let matching = matching.filter(|m| !(scalar_side && m.labels.is_empty()));
         let b = BinaryExpr {
             op,
             lhs,
@@ -106,13 +111,15 @@ fn label_list(i: &str) -> Res<'_, Vec<String>> {
 
 type Modifiers = (bool, Option<VectorMatching>);
 
-fn modifiers(i: &str, op: BinOp) -> Res<'_, Modifiers> {
+/// The `bool` and vector-matching modifiers after the operator at `op_pos`.
+fn modifiers<'a>(i: &'a str, op: BinOp, op_pos: &'a str) -> Res<'a, Modifiers> {
     let mut i = i;
     let mut return_bool = false;
     if let Ok((r, ())) = keyword(i, "bool") {
         if !op.is_comparison() {
+            // at the operator, as Prometheus reports it
             return fail(
-                ws(i),
+                op_pos,
                 "bool modifier can only be used on comparison operators",
             );
         }
@@ -142,12 +149,6 @@ fn modifiers(i: &str, op: BinOp) -> Res<'_, Modifiers> {
     let mut card = Cardinality::OneToOne;
     for (kw, left) in [("group_left", true), ("group_right", false)] {
         if let Ok((r, ())) = keyword(i, kw) {
-            if op.is_set() {
-                return fail(
-                    ws(i),
-                    format!("no grouping allowed for \"{}\" operation", op.as_str()),
-                );
-            }
             let (r2, extra) = if peek_sym(r, "(") {
                 label_list(r)?
             } else {
@@ -560,21 +561,6 @@ fn check_binary<'a>(b: &BinaryExpr, pos: &'a str, start: &'a str) -> Res<'a, ()>
     if b.op.is_comparison() && both_scalar && !b.return_bool {
         return fail(pos, "comparisons between scalars must use BOOL modifier");
     }
-    if b.op.is_set() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
-        return fail(
-            start,
-            format!(
-                "set operator \"{}\" not allowed in binary scalar expression",
-                b.op.as_str()
-            ),
-        );
-    }
-    if b.matching.is_some() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
-        return fail(
-            start,
-            "vector matching only allowed between instant vectors",
-        );
-    }
     if let Some(m) = &b.matching
         && let Cardinality::ManyToOne(extra) | Cardinality::OneToMany(extra) = &m.card
         && m.on
@@ -583,6 +569,33 @@ fn check_binary<'a>(b: &BinaryExpr, pos: &'a str, start: &'a str) -> Res<'a, ()>
         return fail(
             pos,
             format!("label \"{l}\" must not occur in ON and GROUP clause at once"),
+        );
+    }
+    // Then, in Prometheus' order (its checkAST): vector matching with a scalar side, grouping
+    // of a set operation (both checked once the whole expression is parsed, at the
+    // expression's start), then a set operation on a scalar.
+    if b.matching.is_some() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
+        return fail(
+            start,
+            "vector matching only allowed between instant vectors",
+        );
+    }
+    if b.op.is_set()
+        && let Some(m) = &b.matching
+        && m.card != Cardinality::OneToOne
+    {
+        return fail(
+            start,
+            format!("no grouping allowed for \"{}\" operation", b.op.as_str()),
+        );
+    }
+    if b.op.is_set() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
+        return fail(
+            start,
+            format!(
+                "set operator \"{}\" not allowed in binary scalar expression",
+                b.op.as_str()
+            ),
         );
     }
     Ok((pos, ()))

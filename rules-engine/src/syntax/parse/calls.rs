@@ -126,6 +126,16 @@ pub(super) fn aggregate<'a>(start: &'a str, op: AggOp, i: &'a str) -> Res<'a, Ex
         };
         return fail(start, msg);
     }
+    // Prometheus checks the aggregated expression before the parameter.
+    if e.value_type() != ValueType::Vector {
+        return fail(
+            e_pos,
+            format!(
+                "expected type instant vector in aggregation expression, got {}",
+                e.value_type()
+            ),
+        );
+    }
     if let Some(p) = &param {
         let want = if op == AggOp::CountValues {
             ValueType::String
@@ -141,15 +151,6 @@ pub(super) fn aggregate<'a>(start: &'a str, op: AggOp, i: &'a str) -> Res<'a, Ex
                 ),
             );
         }
-    }
-    if e.value_type() != ValueType::Vector {
-        return fail(
-            e_pos,
-            format!(
-                "expected type instant vector in aggregation expression, got {}",
-                e.value_type()
-            ),
-        );
     }
     Ok((
         i,
