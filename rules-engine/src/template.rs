@@ -20,6 +20,7 @@
 mod extra;
 mod funcs;
 mod parse;
+mod printf;
 mod query;
 
 use std::collections::BTreeMap;

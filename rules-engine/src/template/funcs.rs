@@ -1,9 +1,10 @@
 //! The template functions Prometheus offers; the query functions (`query`, `first`, `value`,
 //! `label`, `strvalue`, `sortByLabel`) are in the `query` module.
 
+use super::printf::sprintf;
 use super::query::{self, Query};
 use super::{Val, extra};
-use crate::gofmt::{fmt_e_prec, fmt_f_prec, fmt_g};
+use crate::gofmt::fmt_g;
 
 const NAMES: &[&str] = &[
     "humanize",
@@ -161,98 +162,6 @@ fn humanize_duration(mut v: f64) -> String {
         v *= 1000.0;
     }
     format!("{}{prefix}s", fmt_g(v, Some(4)))
-}
-
-/// Go's `fmt.Sprintf` for the verbs templates use: `%s %v %d %f %e %g %q %x %%` with an
-/// optional precision.
-pub(crate) fn sprintf(format: &str, args: &[Val]) -> String {
-    let mut out = String::new();
-    let mut chars = format.chars().peekable();
-    let mut ai = 0;
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut prec: Option<usize> = None;
-        let mut spec = String::new();
-        while let Some(&d) = chars.peek() {
-            if d.is_ascii_digit() || d == '.' || d == '-' || d == '+' || d == ' ' || d == '#' {
-                spec.push(d);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        if let Some((_, p)) = spec.split_once('.') {
-            prec = Some(p.parse().unwrap_or(0));
-        }
-        let Some(verb) = chars.next() else {
-            out.push_str("%!(NOVERB)");
-            break;
-        };
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let Some(arg) = args.get(ai) else {
-            out.push_str(&format!("%!{verb}(MISSING)"));
-            continue;
-        };
-        ai += 1;
-        let s = match (verb, arg) {
-            ('d', Val::Int(i)) => i.to_string(),
-            ('d', Val::Float(f)) => format!("%!d(float64={})", fmt_g(*f, None)),
-            ('f' | 'F', v) => match to_float(v) {
-                Ok(f) if !matches!(v, Val::Str(_)) => fmt_f_prec(f, prec.unwrap_or(6)),
-                _ => format!("%!f(string={v})"),
-            },
-            ('e' | 'E', v) => match to_float(v) {
-                Ok(f) if !matches!(v, Val::Str(_)) => {
-                    fmt_e_prec(f, Some(prec.unwrap_or(6)), verb == 'E')
-                }
-                _ => format!("%!e(string={v})"),
-            },
-            ('g' | 'G', v) => match to_float(v) {
-                Ok(f) if !matches!(v, Val::Str(_)) => fmt_g(f, prec),
-                _ => format!("%!g(string={v})"),
-            },
-            ('q', v) => format!("{:?}", to_str(v)),
-            ('x', Val::Int(i)) => format!("{i:x}"),
-            ('x', v) => to_str(v).bytes().map(|b| format!("{b:02x}")).collect(),
-            ('s' | 'v', Val::Float(f)) if prec.is_some() && verb == 'v' => fmt_g(*f, prec),
-            (_, v) => to_str(v),
-        };
-        let width: usize = spec
-            .split('.')
-            .next()
-            .unwrap_or("")
-            .trim_start_matches(['-', '+', ' ', '#'])
-            .parse()
-            .unwrap_or(0);
-        if s.chars().count() < width {
-            let pad = " ".repeat(width - s.chars().count());
-            if spec.starts_with('-') {
-                out.push_str(&s);
-                out.push_str(&pad);
-            } else {
-                out.push_str(&pad);
-                out.push_str(&s);
-            }
-        } else {
-            out.push_str(&s);
-        }
-    }
-    if ai < args.len() {
-        out.push_str("%!(EXTRA ");
-        let extra: Vec<String> = args[ai..]
-            .iter()
-            .map(|a| format!("{}={a}", type_name(a)))
-            .collect();
-        out.push_str(&extra.join(", "));
-        out.push(')');
-    }
-    out
 }
 
 /// The Go type Prometheus' templates have for a value (in type errors).
