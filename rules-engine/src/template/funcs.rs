@@ -164,6 +164,25 @@ fn humanize_duration(mut v: f64) -> String {
     format!("{}{prefix}s", fmt_g(v, Some(4)))
 }
 
+/// Go's `unicode.ToUpper`: one rune for one rune (`ß` stays `ß`, where full case mapping
+/// gives `SS`).
+fn upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToLower`, one rune for one rune.
+fn lower(c: char) -> char {
+    let mut low = c.to_lowercase();
+    match (low.next(), low.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
 /// The Go type Prometheus' templates have for a value (in type errors).
 pub(super) fn type_name(v: &Val) -> &'static str {
     match v {
@@ -242,11 +261,11 @@ pub(super) fn call(
         }
         "toUpper" => {
             arity(name, &args, 1)?;
-            Val::Str(to_str(&args[0]).to_uppercase())
+            Val::Str(to_str(&args[0]).chars().map(upper).collect())
         }
         "toLower" => {
             arity(name, &args, 1)?;
-            Val::Str(to_str(&args[0]).to_lowercase())
+            Val::Str(to_str(&args[0]).chars().map(lower).collect())
         }
         "title" => {
             arity(name, &args, 1)?;
@@ -255,7 +274,7 @@ pub(super) fn call(
             let mut prev_letter = false;
             for c in s.chars() {
                 if !prev_letter {
-                    out.extend(c.to_uppercase())
+                    out.push(upper(c))
                 } else {
                     out.push(c)
                 }

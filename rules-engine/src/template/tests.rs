@@ -37,6 +37,14 @@ fn functions() {
     assert_eq!(render("{{ printf \"%.2f\" $value }}", 1.23456), "1.23");
     assert_eq!(render("{{ printf \"%s=%d\" \"a\" 3 }}", 0.0), "a=3");
     assert_eq!(render("{{ toUpper $labels.job }}", 0.0), "NODE");
+    // one rune for one rune, as Go's unicode.ToUpper/ToLower (no `SS` for `ß`)
+    assert_eq!(
+        render(
+            "{{ toUpper \"straße\" }} {{ toLower \"ÀB\" }} {{ title \"ßa b\" }}",
+            0.0
+        ),
+        "STRAßE àb ßa B"
+    );
     assert_eq!(
         render("{{ reReplaceAll \":.*\" \"\" $labels.instance }}", 0.0),
         "host"
