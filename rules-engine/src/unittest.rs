@@ -34,7 +34,9 @@
 //! error calling first: …`, also wrong argument counts and wrong piped value types); other
 //! execution errors (unknown fields, literal arguments of the wrong type, `range` over a
 //! non-list) carry no position and Go's wording only in part, and a bad regular expression
-//! (`reReplaceAll`, `match`) is described in the `regex` crate's words, not Go's `regexp`.
+//! (`reReplaceAll`, `match`) is described in the `regex` crate's words, not Go's `regexp`. An
+//! action closed by a single `}` is an `unclosed action` (Go reports the stray `}` as
+//! `unexpected "}" in operand`).
 
 mod goyaml;
 mod notation;
